@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { describeIssues, type FieldIssue } from './user.ts';
+
+const fen = z.number().int('must be a whole number of fen').nonnegative();
+const days = z.number().int().nonnegative();
+const weight = z.number().nonnegative();
+const share = z.number().min(0).max(1);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM in 24-hour time');
+
+/** Reason codes an assessment can carry. */
+export const REASON_CODES = [
+  'inactive_login',
+  'inactive_invest',
+  'low_balance',
+  'few_investments',
+  'small_investments',
+  'high_churn_channel',
+  'high_value_lapsed',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/**
+ * Every threshold of the retention playbook in one validated object. Each field has a default,
+ * so `{}` is a complete policy and an override file names only what it changes.
+ */
+export const PolicySchema = z.strictObject({
+  churn: z.strictObject({ inactiveDays: days.default(30) }).prefault({}),
+  highRisk: z
+    .strictObject({
+      /** High risk when days without login are strictly more than this... */
+      loginDaysOver: days.default(15),
+      /** ...and the balance is strictly under this. */
+      balanceUnderFen: fen.default(10_000),
+    })
+    .prefault({}),
+  warnings: z
+    .strictObject({
+      /** `inactive_login` fires when days without login are strictly more than this. */
+      loginDaysOver: days.default(7),
+      /** `inactive_invest` fires when days without investing (or since registering, if never) exceed this. */
+      investDaysOver: days.default(14),
+      lowBalanceUnderFen: fen.default(10_000),
+      fewInvestmentsAtMost: z.number().int().nonnegative().default(2),
+      /** The trust line: a largest investment under this, with no bonus-rate product ever held, is `small_investments`. */
+      trustLineFen: fen.default(1_000_000),
+      highValueTotalFen: fen.default(10_000_000),
+      /** `high_churn_channel` fires when the channel's base risk is at least this. */
+      highChurnChannelRisk: share.default(0.5),
+      /** Which reasons make an otherwise active user `at_risk`; the rest only weigh in the score and the plan. */
+      statusReasons: z
+        .array(z.enum(REASON_CODES))
+        .default(['inactive_login', 'inactive_invest', 'high_value_lapsed']),
+    })
+    .prefault({}),
+  channelBaseRisk: z
+    .record(z.string(), share)
+    .default({ distribution: 0.8, ads: 0.6, finance_supermarket: 0.5, invite: 0.3, organic: 0.2 }),
+  defaultChannelRisk: share.default(0.4),
+  score: z
+    .strictObject({
+      /** Points at full weight; they add up to 100 by default. */
+      weights: z
+        .strictObject({
+          loginInactivity: weight.default(35),
+          investInactivity: weight.default(20),
+          lowBalance: weight.default(15),
+          fewInvestments: weight.default(10),
+          smallInvestments: weight.default(5),
+          channel: weight.default(10),
+          highValueLapsed: weight.default(5),
+        })
+        .prefault({}),
+      /** Inactivity reaches full weight at this many days. */
+      loginSaturationDays: z.number().int().positive().default(30),
+      investSaturationDays: z.number().int().positive().default(60),
+      /** The balance weight falls linearly from full (under the low-balance line) to zero at this balance. */
+      balanceZeroRiskFen: fen.default(1_000_000),
+      mediumAtScore: z.number().min(0).max(100).default(50),
+    })
+    .prefault({}),
+  lifecycle: z
+    .strictObject({
+      /** Growth needs both this account age and this many investments; anything less is novice. */
+      growthMinAgeDays: days.default(30),
+      growthMinInvestments: z.number().int().nonnegative().default(3),
+      matureMinAgeDays: days.default(180),
+      matureMinInvestments: z.number().int().nonnegative().default(10),
+    })
+    .prefault({}),
+  reward: z
+    .strictObject({
+      /** 100 basis points = 1% of the total invested. */
+      rateBasisPoints: z.number().int().nonnegative().default(100),
+      capFen: fen.default(500_000),
+      unlockInvestFen: fen.default(1_000_000),
+      validDays: z.number().int().positive().default(30),
+    })
+    .prefault({}),
+  recall: z
+    .strictObject({
+      waitHours: z
+        .strictObject({
+          afterInApp: z.number().positive().default(48),
+          afterPush: z.number().positive().default(72),
+          afterSms: z.number().positive().default(168),
+        })
+        .prefault({}),
+      quietHours: z.strictObject({ start: clockTime.default('21:00'), end: clockTime.default('08:00') }).prefault({}),
+      frequencyCap: z
+        .strictObject({
+          windowDays: z.number().int().positive().default(7),
+          smsPerWindow: z.number().int().nonnegative().default(1),
+          messagesPerWindow: z.number().int().nonnegative().default(3),
+        })
+        .prefault({}),
+      cooldownDays: days.default(30),
+      holdoutShare: share.default(0.05),
+      relapseWatchDays: days.default(30),
+      birthdayWindowDays: days.default(7),
+    })
+    .prefault({}),
+});
+
+export type Policy = z.infer<typeof PolicySchema>;
+export type PolicyInput = z.input<typeof PolicySchema>;
+
+export const DEFAULT_POLICY: Policy = PolicySchema.parse({});
+
+export class InvalidPolicyError extends Error {
+  override readonly name = 'InvalidPolicyError';
+  constructor(
+    readonly issues: FieldIssue[],
+    source = 'policy',
+  ) {
+    super(`invalid ${source}: ${issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`);
+  }
+}
+
+/** Validates an override (from a file or an environment variable) and fills in every default. */
+export function parsePolicy(input: unknown, source?: string): Policy {
+  const result = PolicySchema.safeParse(input ?? {});
+  if (!result.success) throw new InvalidPolicyError(describeIssues(result.error), source);
+  return result.data;
+}
+
+export function channelRisk(policy: Policy, channel: string): number {
+  return policy.channelBaseRisk[channel] ?? policy.defaultChannelRisk;
+}
