@@ -1,0 +1,28 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { DEFAULT_CONFIG, WinbackStack } from '../lib/winback-stack.ts';
+
+/**
+ * The CDK app. Configuration comes from context (`cdk.json` or `-c key=value`):
+ *   winback:policyFile      JSON policy overrides (default: policy.json if present)
+ *   winback:scanSegments    parallel Scan segments (default 8)
+ *   winback:scanHour / winback:scanMinute / winback:scanTimeZone   daily run time (09:00 Asia/Shanghai)
+ */
+const app = new App();
+const ctx = (key: string): string | undefined => app.node.tryGetContext(`winback:${key}`);
+
+const policyFile = ctx('policyFile') ?? (existsSync('policy.json') ? 'policy.json' : undefined);
+const policy = policyFile ? JSON.parse(readFileSync(policyFile, 'utf8')) : {};
+
+new WinbackStack(app, ctx('stackName') ?? 'Winback', {
+  description: 'winback: churn early warning and recall',
+  config: {
+    policy,
+    scanSegments: Number(ctx('scanSegments') ?? DEFAULT_CONFIG.scanSegments),
+    scanSchedule: {
+      hour: Number(ctx('scanHour') ?? DEFAULT_CONFIG.scanSchedule.hour),
+      minute: Number(ctx('scanMinute') ?? DEFAULT_CONFIG.scanSchedule.minute),
+      timeZone: ctx('scanTimeZone') ?? DEFAULT_CONFIG.scanSchedule.timeZone,
+    },
+  },
+});

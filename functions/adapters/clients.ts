@@ -1,0 +1,43 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PinpointClient } from '@aws-sdk/client-pinpoint';
+import { PinpointSMSVoiceV2Client } from '@aws-sdk/client-pinpoint-sms-voice-v2';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+/**
+ * SDK clients for Lambda, created once per container on first use. Only handlers call these;
+ * everything below a handler receives its client as a parameter.
+ */
+let doc: DynamoDBDocumentClient | undefined;
+let sns: SNSClient | undefined;
+let sfn: SFNClient | undefined;
+let pinpoint: PinpointClient | undefined;
+let smsVoice: PinpointSMSVoiceV2Client | undefined;
+
+export function documentClient(): DynamoDBDocumentClient {
+  doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return doc;
+}
+
+export function snsClient(): SNSClient {
+  sns ??= new SNSClient({});
+  return sns;
+}
+
+export function stepFunctionsClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
+}
+
+export function pinpointClient(): PinpointClient {
+  pinpoint ??= new PinpointClient({});
+  return pinpoint;
+}
+
+export function smsVoiceClient(): PinpointSMSVoiceV2Client {
+  smsVoice ??= new PinpointSMSVoiceV2Client({});
+  return smsVoice;
+}

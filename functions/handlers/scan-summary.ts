@@ -1,0 +1,49 @@
+import middy from '@middy/core';
+import { snsClient } from '../adapters/clients.ts';
+import { ENV, requireEnv } from '../adapters/environment.ts';
+import { createLogger, type WinbackLogger } from '../adapters/logger.ts';
+import { type OperatorNotifier, SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
+import { formatTotals, mergeTotals, type ScanTotals } from '../domain/analytics.ts';
+import type { InvalidRecord, ScanSegmentResult } from '../use-cases/scan-segment.ts';
+
+export interface ScanSummaryEvent {
+  asOf: string;
+  segments: ScanSegmentResult[];
+}
+
+export interface ScanSummary {
+  asOf: string;
+  totals: ScanTotals;
+  invalidRecords: InvalidRecord[];
+  digest: string;
+}
+
+export interface ScanSummaryDeps {
+  notifier: OperatorNotifier;
+  logger: WinbackLogger;
+}
+
+/** Folds the segments' totals into the run's summary and sends operators the daily digest. */
+export async function scanSummaryHandler(event: ScanSummaryEvent, deps: ScanSummaryDeps): Promise<ScanSummary> {
+  if (!Array.isArray(event?.segments)) throw new TypeError('scan summary needs the segments array of the run');
+  const totals = mergeTotals(event.segments.map((s) => s.totals));
+  const invalidRecords = event.segments.flatMap((s) => s.invalidRecords ?? []).slice(0, 50);
+  let digest = formatTotals(totals, `winback daily assessment, as of ${event.asOf}`);
+  if (invalidRecords.length > 0) {
+    digest += `\n\ninvalid records (first ${invalidRecords.length} of ${totals.invalid}):\n`;
+    digest += invalidRecords
+      .map((r) => `  ${r.userId}: ${r.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`)
+      .join('\n');
+  }
+  await deps.notifier.notify({ kind: 'daily_digest', subject: `daily digest ${event.asOf.slice(0, 10)}`, message: digest });
+  deps.logger.info('daily scan finished', { asOf: event.asOf, totals });
+  return { asOf: event.asOf, totals, invalidRecords, digest };
+}
+
+const logger = createLogger('winback-scan-summary');
+let deps: ScanSummaryDeps | undefined;
+
+export const handler = middy<ScanSummaryEvent, ScanSummary>().handler(async (event) => {
+  deps ??= { notifier: new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn)), logger };
+  return scanSummaryHandler(event, deps);
+});

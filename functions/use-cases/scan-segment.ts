@@ -1,0 +1,102 @@
+import { type Assessment, assess } from '../domain/assessment.ts';
+import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
+import type { Policy } from '../domain/policy.ts';
+import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
+import { forEachLimited, type ScanCursor, type UserRepository } from '../adapters/user-repository.ts';
+
+/**
+ * What the scan does with each assessed user beyond recording it. The recall workflow plugs in
+ * here; it answers with a decision label ("started", "cooldown", ...) that the run counts.
+ */
+export interface RecallTrigger {
+  consider(user: UserRecord, assessment: Assessment, asOf: string): Promise<string>;
+}
+
+export const noRecalls: RecallTrigger = { consider: async () => 'not_started' };
+
+export interface ScanSegmentInput {
+  asOf: string;
+  segment: number;
+  totalSegments: number;
+  cursor?: ScanCursor;
+  totals?: ScanTotals;
+}
+
+export interface InvalidRecord {
+  userId: string;
+  issues: FieldIssue[];
+}
+
+export interface ScanSegmentResult {
+  asOf: string;
+  segment: number;
+  totalSegments: number;
+  /** Present when the segment is not finished: the next invocation resumes here. */
+  cursor?: ScanCursor;
+  done: boolean;
+  totals: ScanTotals;
+  invalidRecords: InvalidRecord[];
+}
+
+export interface ScanSegmentDeps {
+  users: UserRepository;
+  policy: Policy;
+  recalls: RecallTrigger;
+  logger: WinbackLogger;
+  /** Time left before the function is stopped; the segment hands its cursor on before it runs out. */
+  remainingMs: () => number;
+  reserveMs?: number;
+  writeConcurrency?: number;
+  pageLimit?: number;
+  onProgress?: (scannedSoFar: number) => void;
+}
+
+const MAX_INVALID_SAMPLES = 20;
+
+/**
+ * Steps: read one page of the segment → validate each record (invalid ones are counted, logged
+ * with key and field, and skipped) → assess → write the assessment back → offer the user to the
+ * recall trigger → next page, until the segment ends or the time budget says hand over.
+ * Only one page is held at a time.
+ */
+export async function scanSegment(input: ScanSegmentInput, deps: ScanSegmentDeps): Promise<ScanSegmentResult> {
+  const asOf = new Date(input.asOf);
+  const totals = input.totals ?? emptyTotals();
+  const invalidRecords: InvalidRecord[] = [];
+  const reserve = deps.reserveMs ?? 30_000;
+  let cursor = input.cursor;
+
+  do {
+    const page = await deps.users.scanPage(input.segment, input.totalSegments, cursor, deps.pageLimit);
+    totals.scanned += page.items.length;
+    await forEachLimited(page.items, deps.writeConcurrency ?? 32, async (item) => {
+      const parsed = parseUserRecord(item);
+      if (!parsed.ok) {
+        totals.invalid++;
+        const userId = typeof item.userId === 'string' ? item.userId : '(record without userId)';
+        deps.logger.warn('invalid user record skipped', { userId, issues: parsed.issues });
+        if (invalidRecords.length < MAX_INVALID_SAMPLES) invalidRecords.push({ userId, issues: parsed.issues });
+        return;
+      }
+      const assessment = assess(parsed.value, deps.policy, asOf);
+      countAssessment(totals, assessment, parsed.value.channel);
+      await deps.users.recordAssessment(assessment, input.asOf);
+      if (assessment.status !== 'active') {
+        countRecallDecision(totals, await deps.recalls.consider(parsed.value, assessment, input.asOf));
+      }
+    });
+    cursor = page.cursor;
+    deps.onProgress?.(page.items.length);
+  } while (cursor && deps.remainingMs() > reserve);
+
+  return {
+    asOf: input.asOf,
+    segment: input.segment,
+    totalSegments: input.totalSegments,
+    ...(cursor ? { cursor } : {}),
+    done: cursor === undefined,
+    totals,
+    invalidRecords,
+  };
+}

@@ -1,0 +1,158 @@
+import { Duration, Tags, TimeZone } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import {
+  Choice,
+  Condition,
+  DefinitionBody,
+  Fail,
+  JitterType,
+  LogLevel,
+  Map as MapState,
+  Pass,
+  Result,
+  StateMachine,
+  StateMachineType,
+  Succeed,
+  TaskInput,
+} from 'aws-cdk-lib/aws-stepfunctions';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ENV } from '../functions/adapters/environment.ts';
+import { WinbackFunction } from './function.ts';
+
+export const WORKFLOW_TAG = 'winback:workflow';
+
+export interface DailyScanProps {
+  users: ITableV2;
+  operatorTopic: ITopic;
+  policyJson: string;
+  /** Parallel Scan segments; each is one Map iteration and one Lambda at a time. */
+  segments: number;
+  /** Local wall-clock time of the daily run. */
+  schedule: { hour: number; minute: number; timeZone: string };
+  /** Extra environment the scan function needs (the recall workflow adds its ARN here). */
+  environment?: Record<string, string>;
+}
+
+/** Retries for Lambda tasks: throttles and transient service errors, with backoff and jitter. */
+export const TRANSIENT_LAMBDA_ERRORS = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+];
+
+/**
+ * The daily assessment: a scheduled state machine that fans out over parallel Scan segments.
+ * A segment that nears its Lambda timeout returns a cursor and the loop picks it up again.
+ */
+export class DailyScan extends Construct {
+  readonly stateMachine: StateMachine;
+  readonly scanFunction: WinbackFunction;
+  readonly summaryFunction: WinbackFunction;
+
+  constructor(scope: Construct, id: string, props: DailyScanProps) {
+    super(scope, id);
+    if (!Number.isInteger(props.segments) || props.segments < 1 || props.segments > 1000) {
+      throw new Error(`scan segments must be a whole number from 1 to 1000, got ${props.segments}`);
+    }
+
+    this.scanFunction = new WinbackFunction(this, 'ScanSegment', {
+      handler: 'scan-segment',
+      description: 'Assesses the users of one parallel-scan segment and starts their recalls',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environment: { [ENV.policy]: props.policyJson, ...props.environment },
+    }).bindTable(ENV.usersTable, props.users, 'RW');
+
+    this.summaryFunction = new WinbackFunction(this, 'ScanSummary', {
+      handler: 'scan-summary',
+      description: 'Adds up the segments of a daily scan and sends operators the digest',
+    }).bindTopic(ENV.operatorTopicArn, props.operatorTopic);
+
+    const segments = Array.from({ length: props.segments }, (_, i) => i);
+
+    const assessSegment = new LambdaInvoke(this, 'Assess users in the segment', {
+      lambdaFunction: this.scanFunction,
+      outputPath: '$.Payload',
+      retryOnServiceExceptions: false,
+    }).addRetry({
+      errors: TRANSIENT_LAMBDA_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 6,
+      jitterStrategy: JitterType.FULL,
+    });
+    const segmentLoop = assessSegment.next(
+      new Choice(this, 'Is the segment finished?')
+        .when(Condition.booleanEquals('$.done', false), assessSegment)
+        .otherwise(new Succeed(this, 'Segment finished')),
+    );
+
+    const everySegment = new MapState(this, 'Assess every segment', {
+      itemsPath: '$.segments',
+      itemSelector: { 'asOf.$': '$.asOf', 'segment.$': '$$.Map.Item.Value', totalSegments: props.segments },
+      maxConcurrency: props.segments,
+      resultPath: '$.segmentResults',
+    }).itemProcessor(segmentLoop);
+    everySegment.addCatch(new Fail(this, 'Daily scan failed', { error: 'DailyScanFailed' }), { resultPath: '$.error' });
+
+    const summarize = new LambdaInvoke(this, 'Summarize the run and tell operators', {
+      lambdaFunction: this.summaryFunction,
+      payload: TaskInput.fromObject({ 'asOf.$': '$.asOf', 'segments.$': '$.segmentResults' }),
+      outputPath: '$.Payload',
+      retryOnServiceExceptions: false,
+    }).addRetry({ errors: TRANSIENT_LAMBDA_ERRORS,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      maxAttempts: 4,
+      jitterStrategy: JitterType.FULL,
+    });
+    summarize.addCatch(new Fail(this, 'Digest failed', { error: 'DigestFailed' }), { resultPath: '$.error' });
+
+    const split = new Pass(this, 'Split the user table into segments', {
+      result: Result.fromArray(segments),
+      resultPath: '$.segments',
+    });
+    const chain = new Choice(this, 'Was a day given?')
+      .when(Condition.isPresent('$.asOf'), split)
+      .otherwise(
+        new Pass(this, 'Assess as of now', { parameters: { 'asOf.$': '$$.Execution.StartTime' } }).next(split),
+      )
+      .afterwards();
+    split.next(everySegment).next(summarize);
+
+    this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineType: StateMachineType.STANDARD,
+      comment: 'winback daily assessment of every user',
+      definitionBody: DefinitionBody.fromChainable(chain),
+      timeout: Duration.hours(6),
+      tracingEnabled: true,
+      logs: {
+        destination: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }),
+        level: LogLevel.ERROR,
+        includeExecutionData: false,
+      },
+    });
+    Tags.of(this.stateMachine).add(WORKFLOW_TAG, 'DailyScan');
+
+    new Schedule(this, 'Schedule', {
+      description: 'Starts the daily assessment',
+      schedule: ScheduleExpression.cron({
+        hour: String(props.schedule.hour),
+        minute: String(props.schedule.minute),
+        timeZone: TimeZone.of(props.schedule.timeZone),
+      }),
+      target: new StepFunctionsStartExecution(this.stateMachine, {
+        input: ScheduleTargetInput.fromObject({ asOf: ContextAttribute.scheduledTime }),
+        retryAttempts: 3,
+      }),
+    });
+  }
+}

@@ -1,0 +1,79 @@
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Lambda runs the same Node major the tests run on (the `node` devDependency). */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
+export interface WinbackFunctionProps {
+  /** File under functions/handlers, without extension. */
+  handler: string;
+  description: string;
+  timeout?: Duration;
+  memorySize?: number;
+  environment?: Record<string, string>;
+}
+
+export type AccessMode = 'RO' | 'RW';
+
+/**
+ * One place for the defaults every winback function shares: runtime, arm64, tracing, JSON logs
+ * with retention, ESM bundles with source maps. `bind…` helpers pair the env var with the grant.
+ */
+export class WinbackFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: WinbackFunctionProps) {
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    super(scope, id, {
+      entry: path.join(root, 'functions', 'handlers', `${props.handler}.ts`),
+      handler: 'handler',
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize: props.memorySize ?? 512,
+      loggingFormat: LoggingFormat.JSON,
+      logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: 'winback',
+        ...props.environment,
+      },
+      depsLockFilePath: path.join(root, 'package-lock.json'),
+      projectRoot: root,
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        mainFields: ['module', 'main'],
+        // Some SDK dependencies still call require(); ESM bundles need it defined.
+        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+      },
+    });
+  }
+
+  bindTable(envName: string, table: ITableV2, accessMode: AccessMode): this {
+    this.addEnvironment(envName, table.tableName);
+    if (accessMode === 'RW') table.grantReadWriteData(this);
+    else table.grantReadData(this);
+    return this;
+  }
+
+  bindTopic(envName: string, topic: ITopic): this {
+    this.addEnvironment(envName, topic.topicArn);
+    topic.grantPublish(this);
+    return this;
+  }
+}

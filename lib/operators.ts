@@ -1,0 +1,39 @@
+import { Tags } from 'aws-cdk-lib';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+
+/**
+ * Where operators hear from winback: alerts that need a human, the daily digest, and alarms
+ * on the workflows themselves. Subscribe e-mail, chat or a pager to the topic.
+ */
+export class Operators extends Construct {
+  readonly topic: Topic;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.topic = new Topic(this, 'Topic', {
+      displayName: 'winback operators',
+      enforceSSL: true,
+      masterKey: new Key(this, 'TopicKey', { enableKeyRotation: true, description: 'winback operator topic' }),
+    });
+    Tags.of(this.topic).add('winback:topic', 'Operators');
+  }
+
+  /** Any failed execution of the workflow pages operators; a recall must never fail silently. */
+  alarmOnFailedExecutions(id: string, stateMachine: IStateMachine): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: `An execution of ${id} failed: open it in the Step Functions console`,
+      metric: stateMachine.metricFailed({ statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    return alarm;
+  }
+}

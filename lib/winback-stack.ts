@@ -1,0 +1,48 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
+import { DailyScan } from './daily-scan.ts';
+import { Operators } from './operators.ts';
+import { UserStore } from './user-store.ts';
+
+export interface WinbackConfig {
+  /** Operators' policy overrides; validated at synth so a bad file never deploys. */
+  policy?: unknown;
+  scanSegments?: number;
+  scanSchedule?: { hour: number; minute: number; timeZone: string };
+}
+
+export const DEFAULT_CONFIG = {
+  scanSegments: 8,
+  scanSchedule: { hour: 9, minute: 0, timeZone: 'Asia/Shanghai' },
+} as const;
+
+export interface WinbackStackProps extends StackProps {
+  config?: WinbackConfig;
+}
+
+/** The whole of winback: one construct per concern, composed here. */
+export class WinbackStack extends Stack {
+  readonly policy: Policy;
+  readonly store: UserStore;
+  readonly operators: Operators;
+  readonly dailyScan: DailyScan;
+
+  constructor(scope: Construct, id: string, props: WinbackStackProps = {}) {
+    super(scope, id, props);
+    const config = props.config ?? {};
+    this.policy = parsePolicy(config.policy ?? {}, 'policy');
+    const policyJson = JSON.stringify(this.policy);
+
+    this.store = new UserStore(this, 'Store');
+    this.operators = new Operators(this, 'Operators');
+    this.dailyScan = new DailyScan(this, 'DailyScan', {
+      users: this.store.tables.Users,
+      operatorTopic: this.operators.topic,
+      policyJson,
+      segments: config.scanSegments ?? DEFAULT_CONFIG.scanSegments,
+      schedule: config.scanSchedule ?? DEFAULT_CONFIG.scanSchedule,
+    });
+    this.operators.alarmOnFailedExecutions('DailyScanFailed', this.dailyScan.stateMachine);
+  }
+}

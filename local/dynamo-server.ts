@@ -1,0 +1,148 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+export interface DynamoServerOptions {
+  /** Directory for an on-disk LevelDB store (created if missing); in memory when omitted. */
+  dataDir?: string;
+  /** 0 or omitted: any free port. */
+  port?: number;
+  /** Run dynalite on this thread instead of a child process (simpler to debug, slower under load). */
+  inProcess?: boolean;
+}
+
+export interface DynamoServer {
+  endpoint: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export interface DynamoClients {
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+}
+
+interface ChildMessage {
+  type: 'ready' | 'error';
+  port?: number;
+  message?: string;
+}
+
+// dynalite ships no types; this is the slice of its factory we use.
+type DynaliteFactory = (options: {
+  path?: string;
+  createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
+}) => Server;
+
+const CHILD_SCRIPT = fileURLToPath(new URL('./dynalite-child.mjs', import.meta.url));
+const HOST = '127.0.0.1';
+const STOP_GRACE_MS = 6000;
+
+export async function startDynamoServer(opts: DynamoServerOptions = {}): Promise<DynamoServer> {
+  return opts.inProcess ? startInProcess(opts) : startChild(opts);
+}
+
+export function createDynamoClients(endpoint: string): DynamoClients {
+  const client = new DynamoDBClient({
+    endpoint,
+    region: 'local',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { client, doc };
+}
+
+async function startChild(opts: DynamoServerOptions): Promise<DynamoServer> {
+  const args = JSON.stringify({ path: opts.dataDir, port: opts.port ?? 0 });
+  // Bare execPath without execArgv: the child is plain JS and must not inherit a TS loader or inspector.
+  const child = spawn(process.execPath, [CHILD_SCRIPT, args], {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+    process.stderr.write(chunk);
+  });
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const onMessage = (msg: ChildMessage) => {
+      if (msg.type === 'ready' && typeof msg.port === 'number') {
+        cleanup();
+        resolve(msg.port);
+      } else if (msg.type === 'error') {
+        cleanup();
+        reject(new Error(`dynalite child failed to start: ${msg.message ?? 'unknown error'}`));
+      }
+    };
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      cleanup();
+      reject(new Error(`dynalite child exited before listening (code ${code}, signal ${signal})\n${stderr}`));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      child.off('error', onError);
+    };
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+    child.once('error', onError);
+  });
+
+  // Once running, the server must not keep the parent alive on its own: if the parent exits without
+  // calling stop(), the IPC channel closes and the child shuts itself down ('disconnect').
+  child.unref();
+  child.channel?.unref();
+  (child.stderr as { unref?: () => void } | null)?.unref?.();
+
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  return { endpoint: `http://${HOST}:${port}`, port, stop: () => stopChild(child, exited) };
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  // Re-ref so the parent stays alive until the child has actually gone.
+  child.ref();
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
+  try {
+    await exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function startInProcess(opts: DynamoServerOptions): Promise<DynamoServer> {
+  const require = createRequire(import.meta.url);
+  const dynalite = require('dynalite') as DynaliteFactory;
+  if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
+  const server = dynalite({ path: opts.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const stop = () =>
+    new Promise<void>((resolve, reject) => {
+      server.close((err) => (err ? reject(err) : resolve()));
+      server.closeAllConnections();
+    });
+  return { endpoint: `http://${HOST}:${port}`, port, stop };
+}
