@@ -45,7 +45,11 @@ export interface Assessment {
   plan: RecallPlan;
 }
 
-const NO_PLAN: RecallPlan = Object.freeze({ channels: [], strategies: [] }) as RecallPlan;
+// Shared by every active user, so frozen all the way down.
+const NO_PLAN: RecallPlan = Object.freeze({
+  channels: Object.freeze([]) as unknown as RecallChannel[],
+  strategies: Object.freeze([]) as unknown as Strategy[],
+});
 
 function clamp01(x: number): number {
   return x < 0 ? 0 : x > 1 ? 1 : x;

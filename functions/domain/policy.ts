@@ -19,6 +19,14 @@ export const REASON_CODES = [
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
 
+const DEFAULT_CHANNEL_RISK: Record<string, number> = {
+  distribution: 0.8,
+  ads: 0.6,
+  finance_supermarket: 0.5,
+  invite: 0.3,
+  organic: 0.2,
+};
+
 /**
  * Every threshold of the retention playbook in one validated object. Each field has a default,
  * so `{}` is a complete policy and an override file names only what it changes.
@@ -52,9 +60,11 @@ export const PolicySchema = z.strictObject({
         .default(['inactive_login', 'inactive_invest', 'high_value_lapsed']),
     })
     .prefault({}),
+  /** An override adds to or changes these channels; the others keep their defaults. */
   channelBaseRisk: z
     .record(z.string(), share)
-    .default({ distribution: 0.8, ads: 0.6, finance_supermarket: 0.5, invite: 0.3, organic: 0.2 }),
+    .default({})
+    .transform((overrides) => ({ ...DEFAULT_CHANNEL_RISK, ...overrides })),
   defaultChannelRisk: share.default(0.4),
   score: z
     .strictObject({

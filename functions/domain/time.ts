@@ -101,8 +101,10 @@ export function isQuietTime(at: Instant, timeZone: string, quiet: QuietHours): b
 export function nextSendableTime(at: Instant, timeZone: string, quiet: QuietHours): string {
   const ms = toMillis(at);
   if (!isQuietTime(ms, timeZone, quiet)) return new Date(ms).toISOString();
-  const now = minutesOfDay(ms, timeZone);
-  const minutesToEnd = (parseClock(quiet.end) - now + 1440) % 1440;
-  const startOfMinute = ms - (ms % MS_PER_MINUTE);
-  return new Date(startOfMinute + minutesToEnd * MS_PER_MINUTE).toISOString();
+  const end = parseClock(quiet.end);
+  const next = ms - (ms % MS_PER_MINUTE) + ((end - minutesOfDay(ms, timeZone) + 1440) % 1440) * MS_PER_MINUTE;
+  // On a night the clocks change, wall-clock minutes and elapsed minutes differ by the shift.
+  const drift = ((minutesOfDay(next, timeZone) - end + 2160) % 1440) - 720;
+  const corrected = next - drift * MS_PER_MINUTE;
+  return new Date(drift !== 0 && !isQuietTime(corrected, timeZone, quiet) ? corrected : next).toISOString();
 }

@@ -83,6 +83,8 @@ export type StoredAssessment = z.infer<typeof StoredAssessmentSchema>;
  */
 export const UserRecordSchema = z.object({
   ...userProfileShape,
+  // Stored records tolerate consent flags a newer writer may add; the profile schema stays strict.
+  consent: z.object(ConsentSchema.shape).default({ inApp: true, push: false, sms: false }),
   assessment: StoredAssessmentSchema.optional(),
   /** Set while a recall episode is open; the conditional write on it keeps one active recall per user. */
   activeRecallId: z.string().optional(),
@@ -101,10 +103,14 @@ export interface FieldIssue {
 
 /** Flattens a zod error into field paths an operator can act on ("consent.sms: expected boolean"). */
 export function describeIssues(error: z.ZodError): FieldIssue[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.length > 0 ? issue.path.join('.') : '(record)',
-    message: issue.message,
-  }));
+  return error.issues.flatMap((issue) => {
+    const at = issue.path.map(String);
+    // An unknown key is reported at the key itself, so "churn.inactiveDay", not just "churn".
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'unknown field' }));
+    }
+    return [{ field: at.length > 0 ? at.join('.') : '(record)', message: issue.message }];
+  });
 }
 
 export function formatIssues(issues: FieldIssue[]): string {

@@ -123,14 +123,14 @@ describe('parsePolicy: invalid input', () => {
     {
       case: 'an unknown top-level key',
       input: { churnDays: 30 },
-      field: '(record)',
-      message: 'Unrecognized key: "churnDays"',
+      field: 'churnDays',
+      message: 'unknown field',
     },
     {
       case: 'an unknown nested key',
       input: { churn: { inactiveDay: 5 } },
-      field: 'churn',
-      message: 'Unrecognized key: "inactiveDay"',
+      field: 'churn.inactiveDay',
+      message: 'unknown field',
     },
     {
       case: 'a string for a number',

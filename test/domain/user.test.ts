@@ -134,19 +134,19 @@ describe('parseUserProfile', () => {
       ...aUser(),
       consent: { inApp: true, push: true, sms: true, fax: true },
     });
-    expect(result).toEqual({ ok: false, issues: [{ field: 'consent', message: 'Unrecognized key: "fax"' }] });
+    expect(result).toEqual({ ok: false, issues: [{ field: 'consent.fax', message: 'unknown field' }] });
   });
   it('rejects unknown fields', () => {
     expect(parseUserProfile({ ...aUser(), vipLevel: 3 })).toEqual({
       ok: false,
-      issues: [{ field: '(record)', message: 'Unrecognized key: "vipLevel"' }],
+      issues: [{ field: 'vipLevel', message: 'unknown field' }],
     });
   });
 
   it('rejects the fields winback maintains itself', () => {
     expect(parseUserProfile({ ...aUser(), activeRecallId: 'r-1' })).toEqual({
       ok: false,
-      issues: [{ field: '(record)', message: 'Unrecognized key: "activeRecallId"' }],
+      issues: [{ field: 'activeRecallId', message: 'unknown field' }],
     });
   });
 });
