@@ -1,7 +1,9 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -69,6 +71,162 @@ export class UserRepository {
         ExpressionAttributeValues: { ':a': storedAssessment(assessment, assessedAt) },
       }),
     );
+  }
+
+  /**
+   * Marks the user as being in this recall. One conditional write keeps one active recall per user
+   * and honours the cool-down; repeating it for the same recall id succeeds, so a re-run is harmless.
+   */
+  async openRecall(userId: string, recallId: string, cooldownStartsAfter?: string): Promise<'opened' | 'conflict'> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET activeRecallId = :r',
+          ConditionExpression: cooldownStartsAfter
+            ? 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r) AND (attribute_not_exists(lastRecallClosedAt) OR lastRecallClosedAt < :c)'
+            : 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r)',
+          ExpressionAttributeValues: { ':r': recallId, ...(cooldownStartsAfter ? { ':c': cooldownStartsAfter } : {}) },
+        }),
+      );
+      return 'opened';
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return 'conflict';
+      throw error;
+    }
+  }
+
+  /** Ends the user's active recall if it is this one; starts the relapse watch for a returned user. */
+  async closeRecall(userId: string, recallId: string, closedAt: string, outcome: string, relapseWatchUntil?: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: `REMOVE activeRecallId SET lastRecallClosedAt = :t, lastRecallOutcome = :o${relapseWatchUntil ? ', relapseWatchUntil = :w' : ''}`,
+          ConditionExpression: 'activeRecallId = :r',
+          ExpressionAttributeValues: {
+            ':r': recallId,
+            ':t': closedAt,
+            ':o': outcome,
+            ...(relapseWatchUntil ? { ':w': relapseWatchUntil } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      // Already closed by an earlier attempt of the same Close: nothing left to do.
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Releases a recall that could not be started, so tomorrow's scan may try again. */
+  async releaseRecall(userId: string, recallId: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'REMOVE activeRecallId',
+          ConditionExpression: 'activeRecallId = :r',
+          ExpressionAttributeValues: { ':r': recallId },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async endRelapseWatch(userId: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({ TableName: this.tableName, Key: { userId }, UpdateExpression: 'REMOVE relapseWatchUntil' }),
+    );
+  }
+
+  /** The provider said this token is dead: forget it, unless the app already registered a new one. */
+  async clearPushAddress(userId: string, token: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'REMOVE pushAddress',
+          ConditionExpression: 'pushAddress = :t',
+          ExpressionAttributeValues: { ':t': token },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** Moves a timestamp forward only: an event older than the stored value never moves it back. */
+  async advanceTime(userId: string, attribute: 'lastLoginAt' | 'lastInvestAt', at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET #a = :at',
+          ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(#a) OR #a < :at)',
+          ExpressionAttributeNames: { '#a': attribute },
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  /** Counts an investment atomically, so concurrent events never lose one another's update. */
+  async addInvestment(userId: string, amountFen: number, bonusProduct: boolean): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { userId },
+        UpdateExpression: `ADD investCount :one, totalInvestedFen :amt${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
+        ConditionExpression: 'attribute_exists(userId)',
+        ExpressionAttributeValues: { ':one': 1, ':amt': amountFen, ...(bonusProduct ? { ':true': true } : {}) },
+      }),
+    );
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET maxInvestFen = :amt',
+          ConditionExpression: 'attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt',
+          ExpressionAttributeValues: { ':amt': amountFen },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** A balance snapshot applies only if newer than the last one applied. */
+  async setBalance(userId: string, balanceFen: number, at: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET balanceFen = :b, balanceAt = :at',
+          ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(balanceAt) OR balanceAt < :at)',
+          ExpressionAttributeValues: { ':b': balanceFen, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async put(record: UserRecord): Promise<void> {
+    await this.doc.send(new PutCommand({ TableName: this.tableName, Item: record }));
   }
 
   /** Bulk load for imports and seeding; retries what DynamoDB hands back unprocessed. */

@@ -1,0 +1,128 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RecallChannel } from '../domain/assessment.ts';
+import type { SentMessage } from '../domain/recall.ts';
+import { queryAll, scanAll } from './dynamo.ts';
+
+/** One escalation step's delivery, keyed by (recall, step) so no step is ever sent twice. */
+export interface MessageRecord {
+  recallId: string;
+  step: RecallChannel;
+  userId: string;
+  channel: RecallChannel;
+  status: 'sending' | 'sent' | 'failed';
+  attempts: number;
+  claimedAt: string;
+  /** Only sent messages carry it, so the byUser index holds exactly the sent ones. */
+  sentAt?: string;
+  localTime?: string;
+  title?: string;
+  text?: string;
+  address?: string;
+  providerMessageId?: string;
+  lastError?: string;
+}
+
+export type Claim = { kind: 'claimed'; attempt: number } | { kind: 'already_sent'; record: MessageRecord };
+
+export class MessageLedger {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /**
+   * Takes the step for sending. A step already sent answers `already_sent` with what was sent;
+   * a step whose earlier attempt failed may be tried again (that is what Retry is for).
+   */
+  async claim(recallId: string, step: RecallChannel, userId: string, at: string): Promise<Claim> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { recallId, step },
+          UpdateExpression:
+            'SET userId = :u, channel = :c, #status = :sending, claimedAt = if_not_exists(claimedAt, :at) ADD attempts :one',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status <> :sent',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':u': userId, ':c': step, ':sending': 'sending', ':sent': 'sent', ':at': at, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { kind: 'claimed', attempt: Number(out.Attributes?.attempts ?? 1) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const record = await this.get(recallId, step);
+      if (!record) throw error;
+      return { kind: 'already_sent', record };
+    }
+  }
+
+  async markSent(
+    recallId: string,
+    step: RecallChannel,
+    sent: { sentAt: string; localTime: string; title: string; text: string; address?: string; providerMessageId?: string },
+  ): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { recallId, step },
+        UpdateExpression:
+          'SET #status = :sent, sentAt = :sentAt, localTime = :lt, title = :title, #text = :text, address = :addr, providerMessageId = :pid',
+        ExpressionAttributeNames: { '#status': 'status', '#text': 'text' },
+        ExpressionAttributeValues: {
+          ':sent': 'sent',
+          ':sentAt': sent.sentAt,
+          ':lt': sent.localTime,
+          ':title': sent.title,
+          ':text': sent.text,
+          ':addr': sent.address ?? null,
+          ':pid': sent.providerMessageId ?? null,
+        },
+      }),
+    );
+  }
+
+  async markFailed(recallId: string, step: RecallChannel, error: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { recallId, step },
+        UpdateExpression: 'SET #status = :failed, lastError = :e',
+        ConditionExpression: '#status <> :sent',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':failed': 'failed', ':sent': 'sent', ':e': error.slice(0, 500) },
+      }),
+    );
+  }
+
+  async get(recallId: string, step: RecallChannel): Promise<MessageRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { recallId, step }, ConsistentRead: true }));
+    return out.Item as MessageRecord | undefined;
+  }
+
+  async forRecall(recallId: string): Promise<MessageRecord[]> {
+    return queryAll<MessageRecord>(this.doc, {
+      TableName: this.tableName,
+      KeyConditionExpression: 'recallId = :r',
+      ExpressionAttributeValues: { ':r': recallId },
+      ConsistentRead: true,
+    });
+  }
+
+  /** Messages sent to the user since `from`, for the frequency cap. */
+  async sentToUserSince(userId: string, from: string): Promise<SentMessage[]> {
+    const items = await queryAll<MessageRecord>(this.doc, {
+      TableName: this.tableName,
+      IndexName: 'byUser',
+      KeyConditionExpression: 'userId = :u AND sentAt >= :from',
+      ExpressionAttributeValues: { ':u': userId, ':from': from },
+    });
+    return items.map((m) => ({ channel: m.channel, sentAt: m.sentAt! }));
+  }
+
+  scanAll(): AsyncGenerator<MessageRecord> {
+    return scanAll<MessageRecord>(this.doc, this.tableName);
+  }
+}
+

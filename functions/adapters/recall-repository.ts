@@ -1,0 +1,130 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { RecallChannel } from '../domain/assessment.ts';
+import { putIfAbsent, queryAll, scanAll } from './dynamo.ts';
+import type { RecallOutcome, RecallRoutePlan, RecallStart } from '../domain/recall.ts';
+
+export interface RecallStepRecord {
+  step: RecallChannel;
+  result: string;
+  at: string;
+  detail?: string;
+}
+
+/** A recall episode as stored: what operators read through the API and the exports. */
+export interface RecallRecord extends RecallStart {
+  reasonCodes: string[];
+  note?: string;
+  executionArn?: string;
+  holdout: boolean;
+  plan?: RecallRoutePlan;
+  steps: RecallStepRecord[];
+  rewardId?: string;
+  closedAt?: string;
+  outcome?: RecallOutcome;
+  returnedAt?: string;
+  returnedBy?: string;
+  winningStep?: RecallChannel;
+  error?: string;
+}
+
+export class RecallRepository {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** Creates the episode once; a second call for the same id leaves the first untouched. */
+  async createOnce(recall: RecallRecord): Promise<boolean> {
+    return putIfAbsent(this.doc, this.tableName, { ...recall }, 'recallId');
+  }
+
+  async get(recallId: string): Promise<RecallRecord | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { recallId }, ConsistentRead: true }));
+    return out.Item as RecallRecord | undefined;
+  }
+
+  async setExecution(recallId: string, executionArn: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { recallId },
+        UpdateExpression: 'SET executionArn = :arn',
+        ExpressionAttributeValues: { ':arn': executionArn },
+      }),
+    );
+  }
+
+  async setPlan(recallId: string, plan: RecallRoutePlan, holdout: boolean, rewardId?: string): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { recallId },
+        UpdateExpression: rewardId ? 'SET #plan = :p, holdout = :h, rewardId = :r' : 'SET #plan = :p, holdout = :h',
+        ExpressionAttributeNames: { '#plan': 'plan' },
+        ExpressionAttributeValues: { ':p': plan, ':h': holdout, ...(rewardId ? { ':r': rewardId } : {}) },
+      }),
+    );
+  }
+
+  async appendStep(recallId: string, step: RecallStepRecord): Promise<void> {
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { recallId },
+        UpdateExpression: 'SET steps = list_append(if_not_exists(steps, :empty), :s)',
+        ExpressionAttributeValues: { ':s': [step], ':empty': [] },
+      }),
+    );
+  }
+
+  /** Records the outcome once: a redriven Close does not overwrite what the first one decided. */
+  async close(
+    recallId: string,
+    outcome: {
+      outcome: RecallOutcome;
+      closedAt: string;
+      returnedAt?: string;
+      returnedBy?: string;
+      winningStep?: RecallChannel;
+      error?: string;
+    },
+  ): Promise<boolean> {
+    const values: Record<string, unknown> = {};
+    const sets: string[] = [];
+    for (const [key, value] of Object.entries(outcome)) {
+      if (value === undefined) continue;
+      sets.push(`#${key} = :${key}`);
+      values[`:${key}`] = value;
+    }
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { recallId },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: 'attribute_exists(recallId) AND attribute_not_exists(outcome)',
+          ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((k) => [`#${k.slice(1)}`, k.slice(1)])),
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  listForUser(userId: string): Promise<RecallRecord[]> {
+    return queryAll<RecallRecord>(this.doc, {
+      TableName: this.tableName,
+      IndexName: 'byUser',
+      KeyConditionExpression: 'userId = :u',
+      ExpressionAttributeValues: { ':u': userId },
+    });
+  }
+
+  scanAll(): AsyncGenerator<RecallRecord> {
+    return scanAll<RecallRecord>(this.doc, this.tableName);
+  }
+}

@@ -1,0 +1,139 @@
+import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
+import type { Policy } from '../domain/policy.ts';
+import { hasRelapsed, type RecallStart, type RecallTrigger as Trigger, recallEligibility, recallIdFor } from '../domain/recall.ts';
+import { addDays } from '../domain/time.ts';
+import type { RiskLevel, UserRecord } from '../domain/user.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
+import type { OperatorNotifier } from '../adapters/operator-notifier.ts';
+import type { RecallRepository } from '../adapters/recall-repository.ts';
+import type { UserRepository } from '../adapters/user-repository.ts';
+import type { WorkflowStarter } from '../adapters/workflow-starter.ts';
+import type { RecallTrigger } from './scan-segment.ts';
+
+export interface StartRecallDeps {
+  users: UserRepository;
+  recalls: RecallRepository;
+  workflow: WorkflowStarter;
+  notifier: OperatorNotifier;
+  policy: Policy;
+  logger: WinbackLogger;
+}
+
+export interface StartRecallRequest {
+  userId: string;
+  trigger: Trigger;
+  level: RiskLevel;
+  at: string;
+  reasonCodes: string[];
+  startAt?: RecallChannel;
+  strategy?: StrategyKind;
+  note?: string;
+  /** Separates recalls of one user on one day by different triggers (a segment job id, a request). */
+  discriminator?: string;
+  /** Scheduled recalls respect the cool-down; an operator's manual recall does not. */
+  respectCooldown: boolean;
+}
+
+export type StartRecallResult =
+  | { status: 'started' | 'resumed'; recallId: string; executionArn: string; consoleUrl: string }
+  | { status: 'already_active'; recallId: string }
+  | { status: 'cooldown' | 'user_not_found' };
+
+/**
+ * Steps: open the recall on the user record (one active recall per user, cool-down) → create the
+ * episode once → start the execution named after it → note the execution on the episode.
+ * Every step is safe to repeat, so a re-run of the day or a retry opens nothing twice.
+ */
+export async function startRecall(req: StartRecallRequest, deps: StartRecallDeps): Promise<StartRecallResult> {
+  const recallId = recallIdFor(req.userId, req.trigger, req.at, req.discriminator);
+  const cooldownStart = req.respectCooldown ? addDays(req.at, -deps.policy.recall.cooldownDays) : undefined;
+  if ((await deps.users.openRecall(req.userId, recallId, cooldownStart)) === 'conflict') {
+    const current = await deps.users.get(req.userId);
+    if (!current) return { status: 'user_not_found' };
+    if (typeof current.activeRecallId === 'string') return { status: 'already_active', recallId: current.activeRecallId };
+    return { status: 'cooldown' };
+  }
+  const start: RecallStart = {
+    recallId,
+    userId: req.userId,
+    trigger: req.trigger,
+    level: req.level,
+    startedAt: req.at,
+    ...(req.startAt ? { startAt: req.startAt } : {}),
+    ...(req.strategy ? { strategy: req.strategy } : {}),
+  };
+  const created = await deps.recalls.createOnce({
+    ...start,
+    reasonCodes: req.reasonCodes,
+    holdout: false,
+    steps: [],
+    ...(req.note ? { note: req.note } : {}),
+  });
+  let execution: Awaited<ReturnType<WorkflowStarter['start']>>;
+  try {
+    execution = await deps.workflow.start(recallId, start);
+  } catch (error) {
+    // Let tomorrow's scan try again rather than leave the user locked in a recall that never ran.
+    if (created) await deps.users.releaseRecall(req.userId, recallId);
+    throw error;
+  }
+  await deps.recalls.setExecution(recallId, execution.executionArn);
+  return {
+    status: created && !execution.alreadyStarted ? 'started' : 'resumed',
+    recallId,
+    executionArn: execution.executionArn,
+    consoleUrl: deps.workflow.consoleUrl(execution.executionArn),
+  };
+}
+
+/**
+ * The daily scan's recall trigger: watches returned users for a relapse, then opens a recall for
+ * every at-risk or churned user who has none open and is out of the cool-down, and tells operators
+ * about the users who need a human (high risk, lapsed high value).
+ */
+export class ScheduledRecalls implements RecallTrigger {
+  constructor(private readonly deps: StartRecallDeps) {}
+
+  async consider(user: UserRecord, assessment: Assessment, asOf: string): Promise<string> {
+    if (hasRelapsed(user, assessment.status, asOf)) {
+      await this.deps.notifier.notify({
+        kind: 'relapse',
+        userId: user.userId,
+        subject: `relapse: ${user.userId} is ${assessment.status} again`,
+        message: `User ${user.userId} came back from a recall (${user.lastRecallOutcome ?? 'returned'} at ${user.lastRecallClosedAt}) and is ${assessment.status} (${assessment.level}) again: ${assessment.reasons.map((r) => r.code).join(', ')}.`,
+      });
+      await this.deps.users.endRelapseWatch(user.userId);
+    }
+    const todaysRecall = recallIdFor(user.userId, 'scheduled', asOf);
+    const eligibility = recallEligibility(user, asOf, this.deps.policy);
+    // A recall opened earlier today but never started (a crash in between) is resumed, not skipped.
+    if (eligibility !== 'eligible' && user.activeRecallId !== todaysRecall) return eligibility;
+    const result = await startRecall(
+      {
+        userId: user.userId,
+        trigger: 'scheduled',
+        level: assessment.level,
+        at: asOf,
+        reasonCodes: assessment.reasons.map((r) => r.code),
+        respectCooldown: true,
+      },
+      this.deps,
+    );
+    if (result.status === 'started') await this.alertIfNeeded(user, assessment, result.recallId);
+    return result.status;
+  }
+
+  private async alertIfNeeded(user: UserRecord, assessment: Assessment, recallId: string): Promise<void> {
+    const highValue = assessment.reasons.some((r) => r.code === 'high_value_lapsed');
+    if (assessment.level !== 'high' && !highValue) return;
+    const what = highValue ? 'lapsed high-value user' : 'high-risk user';
+    await this.deps.notifier.notify({
+      kind: highValue ? 'high_value_lapsed' : 'high_risk',
+      userId: user.userId,
+      subject: `${what}: ${user.userId}`,
+      message: `${what} ${user.userId} (${assessment.status}, score ${assessment.score}, ${assessment.lifecycle}, channel ${user.channel}): ${assessment.reasons
+        .map((r) => `${r.code}=${r.value}`)
+        .join(', ')}. Recall ${recallId} started; consider a personal call.`,
+    });
+  }
+}
