@@ -6,6 +6,8 @@ import { DEFAULT_CONFIG, WinbackStack } from '../lib/winback-stack.ts';
  * The CDK app. Configuration comes from context (`cdk.json` or `-c key=value`):
  *   winback:policyFile      JSON policy overrides (default: policy.json if present)
  *   winback:scanSegments    parallel Scan segments (default 8)
+ *   winback:smsProvider      sns (default) or end-user-messaging; winback:smsSenderId, winback:smsOriginationIdentity,
+ *                            winback:smsConfigurationSet, winback:pushApplicationId
  *   winback:scanHour / winback:scanMinute / winback:scanTimeZone   daily run time (09:00 Asia/Shanghai)
  */
 const app = new App();
@@ -23,6 +25,13 @@ new WinbackStack(app, ctx('stackName') ?? 'Winback', {
       hour: Number(ctx('scanHour') ?? DEFAULT_CONFIG.scanSchedule.hour),
       minute: Number(ctx('scanMinute') ?? DEFAULT_CONFIG.scanSchedule.minute),
       timeZone: ctx('scanTimeZone') ?? DEFAULT_CONFIG.scanSchedule.timeZone,
+    },
+    delivery: {
+      smsProvider: ctx('smsProvider') === 'end-user-messaging' ? 'end-user-messaging' : 'sns',
+      pushApplicationId: ctx('pushApplicationId'),
+      smsSenderId: ctx('smsSenderId'),
+      smsOriginationIdentity: ctx('smsOriginationIdentity'),
+      smsConfigurationSet: ctx('smsConfigurationSet'),
     },
   },
 });

@@ -1,8 +1,10 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
 import { DailyScan } from './daily-scan.ts';
 import { Operators } from './operators.ts';
+import { type RecallDeliveryConfig, RecallWorkflow } from './recall-workflow.ts';
 import { UserStore } from './user-store.ts';
 
 export interface WinbackConfig {
@@ -10,6 +12,7 @@ export interface WinbackConfig {
   policy?: unknown;
   scanSegments?: number;
   scanSchedule?: { hour: number; minute: number; timeZone: string };
+  delivery?: Partial<RecallDeliveryConfig>;
 }
 
 export const DEFAULT_CONFIG = {
@@ -27,6 +30,7 @@ export class WinbackStack extends Stack {
   readonly store: UserStore;
   readonly operators: Operators;
   readonly dailyScan: DailyScan;
+  readonly recallWorkflow: RecallWorkflow;
 
   constructor(scope: Construct, id: string, props: WinbackStackProps = {}) {
     super(scope, id, props);
@@ -36,6 +40,12 @@ export class WinbackStack extends Stack {
 
     this.store = new UserStore(this, 'Store');
     this.operators = new Operators(this, 'Operators');
+    const t = this.store.tables;
+    this.recallWorkflow = new RecallWorkflow(this, 'Recall', {
+      tables: { users: t.Users, recalls: t.Recalls, messages: t.Messages, inbox: t.Inbox, rewards: t.Rewards },
+      policyJson,
+      delivery: { smsProvider: 'sns', ...config.delivery },
+    });
     this.dailyScan = new DailyScan(this, 'DailyScan', {
       users: this.store.tables.Users,
       operatorTopic: this.operators.topic,
@@ -43,6 +53,13 @@ export class WinbackStack extends Stack {
       segments: config.scanSegments ?? DEFAULT_CONFIG.scanSegments,
       schedule: config.scanSchedule ?? DEFAULT_CONFIG.scanSchedule,
     });
+    // The scan starts recalls: it needs the workflow, the episodes table and the operator topic.
+    const scan = this.dailyScan.scanFunction;
+    scan.addEnvironment(ENV.recallStateMachineArn, this.recallWorkflow.stateMachine.stateMachineArn);
+    this.recallWorkflow.stateMachine.grantStartExecution(scan);
+    scan.bindTable(ENV.recallsTable, t.Recalls, 'RW').bindTopic(ENV.operatorTopicArn, this.operators.topic);
+
     this.operators.alarmOnFailedExecutions('DailyScanFailed', this.dailyScan.stateMachine);
+    this.operators.alarmOnFailedExecutions('RecallFailed', this.recallWorkflow.stateMachine);
   }
 }

@@ -4,9 +4,11 @@ import { z } from 'zod';
 import { documentClient } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { createLogger } from '../adapters/logger.ts';
+import { startRecallDepsFromEnv } from './wiring.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { type ScanTotals } from '../domain/analytics.ts';
 import { describeIssues, formatIssues } from '../domain/user.ts';
+import { ScheduledRecalls } from '../use-cases/start-recall.ts';
 import { noRecalls, type ScanSegmentDeps, type ScanSegmentResult, scanSegment } from '../use-cases/scan-segment.ts';
 
 export const ScanSegmentEventSchema = z.object({
@@ -44,7 +46,9 @@ function depsFromEnv(): Omit<ScanSegmentDeps, 'remainingMs'> {
   return {
     users: new UserRepository(documentClient(), requireEnv(process.env, ENV.usersTable)),
     policy: policyFromEnv(process.env),
-    recalls: noRecalls,
+    recalls: process.env[ENV.recallStateMachineArn]
+      ? new ScheduledRecalls(startRecallDepsFromEnv(process.env, logger))
+      : noRecalls,
     logger,
   };
 }

@@ -27,7 +27,8 @@ export interface RecallStepDeps {
   ledger: MessageLedger;
   inbox: Inbox;
   rewards: Rewards;
-  push: PushSender;
+  /** Absent when no push application is configured: the push step then records `channel_unavailable`. */
+  push?: PushSender;
   sms: SmsSender;
   policy: Policy;
   logger: WinbackLogger;
@@ -123,7 +124,8 @@ export type SendOutcome =
   | 'frequency_capped'
   | 'opted_out'
   | 'invalid_address'
-  | 'user_not_found';
+  | 'user_not_found'
+  | 'channel_unavailable';
 
 export interface SendStepResult {
   channel: RecallChannel;
@@ -194,6 +196,10 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
         createdAt: at,
       });
     } else if (channel === 'push') {
+      if (!deps.push) {
+        await deps.ledger.markFailed(recallId, channel, 'push is not configured');
+        return skipped('channel_unavailable', 'no push application configured');
+      }
       const pushed = await deps.push.send(address, message, { recallId, step: channel });
       if (pushed.kind === 'invalid_address') {
         await deps.users.clearPushAddress(userId, address);
@@ -230,22 +236,24 @@ export interface CheckInput {
   after: RecallChannel;
 }
 
+/** Every field is always present (null when unknown): the workflow selects them by path. */
 export interface CheckResult {
   returned: boolean;
   after: RecallChannel;
-  how?: 'login' | 'investment' | 'message_opened';
-  at?: string;
+  how: 'login' | 'investment' | 'message_opened' | null;
+  at: string | null;
 }
 
 /** Has the user come back? A login or investment since the recall began, or the in-app message opened. */
 export async function checkReturn(input: CheckInput, deps: RecallStepDeps): Promise<CheckResult> {
   const user = await loadUser(input.userId, deps);
-  if (!user) return { returned: false, after: input.after };
+  const notYet: CheckResult = { returned: false, after: input.after, how: null, at: null };
+  if (!user) return notYet;
   const back = cameBackSince(user, input.startedAt);
   if (back) return { returned: true, after: input.after, how: back.how, at: back.at };
   const inApp = await deps.inbox.forRecall(input.userId, input.recallId);
   if (inApp?.openedAt) return { returned: true, after: input.after, how: 'message_opened', at: inApp.openedAt };
-  return { returned: false, after: input.after };
+  return notYet;
 }
 
 export interface CloseInput {
@@ -283,7 +291,7 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
   else if (input.check?.returned) {
     outcome = 'returned';
     returnedAt = input.check.at ? toIso(input.check.at) : closedAt;
-    returnedBy = input.check.how;
+    returnedBy = input.check.how ?? undefined;
     winningStep = sent.filter((m) => m.sentAt! <= returnedAt!).at(-1)?.channel;
   } else outcome = sent.length === 0 ? 'skipped' : 'not_returned';
 

@@ -1,0 +1,63 @@
+import type { ChannelType } from '@aws-sdk/client-pinpoint';
+import {
+  documentClient,
+  pinpointClient,
+  smsVoiceClient,
+  snsClient,
+  stepFunctionsClient,
+} from '../adapters/clients.ts';
+import { SmsVoiceV2Sender, SnsSmsSender, PinpointPushSender, type SmsSender } from '../adapters/delivery.ts';
+import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
+import { Inbox } from '../adapters/inbox.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
+import { MessageLedger } from '../adapters/message-ledger.ts';
+import { SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
+import { RecallRepository } from '../adapters/recall-repository.ts';
+import { Rewards } from '../adapters/rewards.ts';
+import { UserRepository } from '../adapters/user-repository.ts';
+import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
+import type { RecallStepDeps } from '../use-cases/recall-steps.ts';
+import type { StartRecallDeps } from '../use-cases/start-recall.ts';
+
+/** Builds adapters from the environment the stack sets. Only handlers call this, once per container. */
+
+function smsSenderFromEnv(env: Environment): SmsSender {
+  if (env[ENV.smsProvider] === 'end-user-messaging') {
+    return new SmsVoiceV2Sender(smsVoiceClient(), {
+      originationIdentity: requireEnv(env, ENV.smsOriginationIdentity),
+      configurationSetName: env[ENV.smsConfigurationSet] || undefined,
+    });
+  }
+  return new SnsSmsSender(snsClient(), { senderId: env[ENV.smsSenderId] || undefined });
+}
+
+export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): RecallStepDeps {
+  const doc = documentClient();
+  const pushApp = env[ENV.pushApplicationId];
+  return {
+    users: new UserRepository(doc, requireEnv(env, ENV.usersTable)),
+    recalls: new RecallRepository(doc, requireEnv(env, ENV.recallsTable)),
+    ledger: new MessageLedger(doc, requireEnv(env, ENV.messagesTable)),
+    inbox: new Inbox(doc, requireEnv(env, ENV.inboxTable)),
+    rewards: new Rewards(doc, requireEnv(env, ENV.rewardsTable)),
+    ...(pushApp
+      ? { push: new PinpointPushSender(pinpointClient(), pushApp, (env.PUSH_CHANNEL_TYPE as ChannelType) || 'GCM') }
+      : {}),
+    sms: smsSenderFromEnv(env),
+    policy: policyFromEnv(env),
+    logger,
+    now: () => new Date(),
+  };
+}
+
+export function startRecallDepsFromEnv(env: Environment, logger: WinbackLogger): StartRecallDeps {
+  const doc = documentClient();
+  return {
+    users: new UserRepository(doc, requireEnv(env, ENV.usersTable)),
+    recalls: new RecallRepository(doc, requireEnv(env, ENV.recallsTable)),
+    workflow: new StepFunctionsStarter(stepFunctionsClient(), requireEnv(env, ENV.recallStateMachineArn)),
+    notifier: new SnsOperatorNotifier(snsClient(), requireEnv(env, ENV.operatorTopicArn)),
+    policy: policyFromEnv(env),
+    logger,
+  };
+}
