@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -21,6 +21,9 @@ export interface WinbackFunctionProps {
   memorySize?: number;
   environment?: Record<string, string>;
 }
+
+/** Tag naming the handler file of a function. */
+export const HANDLER_TAG = 'winback:handler';
 
 export type AccessMode = 'RO' | 'RW';
 
@@ -62,6 +65,8 @@ export class WinbackFunction extends NodejsFunction {
         banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
       },
     });
+    // The embedded runtime finds the handler behind each workflow task by this tag.
+    Tags.of(this).add(HANDLER_TAG, props.handler);
   }
 
   bindTable(envName: string, table: ITableV2, accessMode: AccessMode): this {

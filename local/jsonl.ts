@@ -1,6 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { formatIssues, parseUserProfile, parseUserRecord, type UserRecord } from '../functions/domain/user.ts';
+import {
+  formatIssues,
+  parseUserProfile,
+  parseUserRecord,
+  type UserRecord,
+} from '../functions/domain/user.ts';
 
 export type JsonLine = { line: number; value: unknown } | { line: number; error: string };
 export type UserLine = { line: number; user: UserRecord } | LineError;
@@ -17,7 +22,9 @@ export type UserLineSchema = 'record' | 'profile';
  * Lines of a stream or file, one at a time, 1-based. Lines end in LF or CRLF; the last line may lack
  * one. Reading is pulled by the consumer, so a slow consumer pauses the file rather than buffering it.
  */
-async function* readLines(input: NodeJS.ReadableStream | string): AsyncGenerator<{ line: number; text: string }> {
+async function* readLines(
+  input: NodeJS.ReadableStream | string,
+): AsyncGenerator<{ line: number; text: string }> {
   const stream = typeof input === 'string' ? createReadStream(input) : input;
   // A decoder rather than chunk.toString(): a multi-byte character can straddle two chunks.
   const decoder = new StringDecoder('utf8');
@@ -36,7 +43,8 @@ async function* readLines(input: NodeJS.ReadableStream | string): AsyncGenerator
     pending = pending.slice(start);
   }
   pending += decoder.end();
-  if (pending.length > 0) yield { line: ++line, text: pending.endsWith('\r') ? pending.slice(0, -1) : pending };
+  if (pending.length > 0)
+    yield { line: ++line, text: pending.endsWith('\r') ? pending.slice(0, -1) : pending };
 }
 
 /**
@@ -86,5 +94,7 @@ export async function* readUserRecords(
 
 /** `line 3 (user u42): balanceFen: must be a whole number of fen`, or `line 3: …` when no user id is known. */
 export function formatLineError(e: LineError): string {
-  return e.userId === undefined ? `line ${e.line}: ${e.error}` : `line ${e.line} (user ${e.userId}): ${e.error}`;
+  return e.userId === undefined
+    ? `line ${e.line}: ${e.error}`
+    : `line ${e.line} (user ${e.userId}): ${e.error}`;
 }

@@ -1,5 +1,10 @@
 import { MS_PER_DAY } from '../functions/domain/time.ts';
-import { CHURN_REASONS, type ChurnReason, type LifecycleStage, type UserRecord } from '../functions/domain/user.ts';
+import {
+  CHURN_REASONS,
+  type ChurnReason,
+  type LifecycleStage,
+  type UserRecord,
+} from '../functions/domain/user.ts';
 
 /**
  * The shape of the synthetic user base, following the retention playbook:
@@ -24,7 +29,13 @@ export const PLAYBOOK_MIX = {
   channels: { distribution: 0.3, ads: 0.2, finance_supermarket: 0.15, invite: 0.15, organic: 0.2 },
   stages: { novice: 0.45, growth: 0.33, mature: 0.22 },
   /** Chance of being away 30+ days before the stage factor. */
-  longInactiveByChannel: { distribution: 0.45, ads: 0.35, finance_supermarket: 0.28, invite: 0.16, organic: 0.1 },
+  longInactiveByChannel: {
+    distribution: 0.45,
+    ads: 0.35,
+    finance_supermarket: 0.28,
+    invite: 0.16,
+    organic: 0.1,
+  },
   longInactiveStageFactor: { novice: 1.4, growth: 0.8, mature: 0.35 },
   /** Of the users not long inactive: last login 8–29 days ago. */
   drifting: 0.2,
@@ -217,7 +228,11 @@ function buildUser(index: number, seed: number, asOf: Date): UserRecord {
     : d.chance(Math.min(0.9, mix.longInactiveByChannel[channel] * mix.longInactiveStageFactor[stage]));
   // Nobody can have been away 30 days from an account younger than that.
   const activity: Activity =
-    longInactive && ageDays >= 30 ? 'gone' : longInactive || highValueLapsed || d.chance(mix.drifting) ? 'drifting' : 'active';
+    longInactive && ageDays >= 30
+      ? 'gone'
+      : longInactive || highValueLapsed || d.chance(mix.drifting)
+        ? 'drifting'
+        : 'active';
 
   // Registration at a random time of its day, so times do not all share one clock time.
   const registeredMs = now - ageDays * MS_PER_DAY - Math.floor(d.float() * MS_PER_DAY);
@@ -251,7 +266,9 @@ function buildUser(index: number, seed: number, asOf: Date): UserRecord {
   }
 
   const timeZone = d.weighted(mix.timeZones);
-  const locale = d.chance(timeZone === 'Asia/Shanghai' ? mix.enLocale.mainland : mix.enLocale.elsewhere) ? 'en' : 'zh-CN';
+  const locale = d.chance(timeZone === 'Asia/Shanghai' ? mix.enLocale.mainland : mix.enLocale.elsewhere)
+    ? 'en'
+    : 'zh-CN';
 
   const user: UserRecord = {
     userId: `u${String(index).padStart(9, '0')}`,
@@ -264,7 +281,11 @@ function buildUser(index: number, seed: number, asOf: Date): UserRecord {
     heldBonusProduct: investCount > 0 && d.chance(mix.heldBonusProduct),
     timeZone,
     locale,
-    consent: { inApp: d.chance(mix.consent.inApp), push: d.chance(mix.consent.push), sms: d.chance(mix.consent.sms) },
+    consent: {
+      inApp: d.chance(mix.consent.inApp),
+      push: d.chance(mix.consent.push),
+      sms: d.chance(mix.consent.sms),
+    },
   };
   if (!neverLoggedIn) user.lastLoginAt = new Date(loginMs).toISOString();
   if (investCount > 0) user.lastInvestAt = new Date(investMs).toISOString();
@@ -289,7 +310,8 @@ function buildUser(index: number, seed: number, asOf: Date): UserRecord {
  * User ids are `u` plus nine digits from `u000000000`, so they sort in generation order.
  */
 export function* generateUsers(opts: GenerateUsersOptions): Generator<UserRecord> {
-  if (!Number.isInteger(opts.count) || opts.count < 0) throw new RangeError(`count must be a whole number, got ${opts.count}`);
+  if (!Number.isInteger(opts.count) || opts.count < 0)
+    throw new RangeError(`count must be a whole number, got ${opts.count}`);
   if (Number.isNaN(opts.asOf.getTime())) throw new RangeError('asOf must be a valid date');
   for (let i = 0; i < opts.count; i++) yield buildUser(i, opts.seed, opts.asOf);
 }

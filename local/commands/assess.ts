@@ -23,7 +23,7 @@ export interface AssessResult {
 
 /** Writes a line and waits for 'drain' when the stream's buffer is full, so a huge input never piles up in memory. */
 async function writeLine(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  stream.write(`${text}\n`);
+  if (!stream.write(`${text}\n`)) await once(stream, 'drain');
 }
 
 /**
@@ -58,7 +58,9 @@ export async function loadPolicyFile(path?: string): Promise<Policy> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read policy file ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new Error(`cannot read policy file ${path}: ${e instanceof Error ? e.message : String(e)}`, {
+      cause: e,
+    });
   }
   let json: unknown;
   try {

@@ -50,11 +50,16 @@ async function run(input: string, policy = DEFAULT_POLICY) {
 describe('runAssess', () => {
   it('assesses the good lines, reports the bad one on stderr and exits 1', async () => {
     const { balanceFen: _omitted, ...noBalance } = aUser({ userId: 'u-bad' });
-    const path = await file('three.jsonl', [healthy, noBalance, drifting].map((u) => JSON.stringify(u)).join('\n'));
+    const path = await file(
+      'three.jsonl',
+      [healthy, noBalance, drifting].map((u) => JSON.stringify(u)).join('\n'),
+    );
     const { result, stdout, stderr } = await run(path);
 
     expect(result).toEqual({ assessed: 2, bad: 1, exitCode: 1 });
-    expect(stderr).toEqual(['line 2 (user u-bad): balanceFen: Invalid input: expected number, received undefined']);
+    expect(stderr).toEqual([
+      'line 2 (user u-bad): balanceFen: Invalid input: expected number, received undefined',
+    ]);
     const parsed = stdout.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.map((a) => [a.userId, a.status, a.level, a.asOf])).toEqual([
       ['u-ok', 'active', 'none', AS_OF.toISOString()],
@@ -90,22 +95,30 @@ describe('runAssess', () => {
 
   it('waits for drain on a slow stdout and loses no line', async () => {
     const written: string[] = [];
-    let pendingHighWater = 0;
+    let maxBuffered = 0;
     const slow = new Writable({
       highWaterMark: 64,
       write(chunk: Buffer, _enc, done) {
-        pendingHighWater = Math.max(pendingHighWater, slow.writableLength);
+        maxBuffered = Math.max(maxBuffered, slow.writableLength);
         written.push(chunk.toString('utf8'));
         setImmediate(done);
       },
     });
     const users = Array.from({ length: 200 }, (_, i) => JSON.stringify(aUser({ userId: `u${i}` })));
     const path = await file('many.jsonl', users.join('\n'));
-    const result = await runAssess({ input: path, asOf: AS_OF, policy: DEFAULT_POLICY, stdout: slow, stderr: sink().stream });
+    const result = await runAssess({
+      input: path,
+      asOf: AS_OF,
+      policy: DEFAULT_POLICY,
+      stdout: slow,
+      stderr: sink().stream,
+    });
     expect(result).toEqual({ assessed: 200, bad: 0, exitCode: 0 });
-    expect(written.map((l) => (JSON.parse(l) as { userId: string }).userId)).toEqual(users.map((_, i) => `u${i}`));
+    expect(written.map((l) => (JSON.parse(l) as { userId: string }).userId)).toEqual(
+      users.map((_, i) => `u${i}`),
+    );
     // Without awaiting 'drain' all 200 lines (~1 kB each) would sit in the buffer at once.
-    expect(pendingHighWater).toBeLessThan(5_000);
+    expect(maxBuffered).toBeLessThan(5_000);
   });
 
   it('applies a policy override file', async () => {
@@ -133,7 +146,9 @@ describe('loadPolicyFile', () => {
       `invalid policy file ${path}: churn.inactiveDays: Too small: expected number to be >=0`,
     );
     const typo = await file('typo-policy.json', '{"churn":{"inactiveDay":10}}');
-    await expect(loadPolicyFile(typo)).rejects.toThrow(`invalid policy file ${typo}: churn.inactiveDay: unknown field`);
+    await expect(loadPolicyFile(typo)).rejects.toThrow(
+      `invalid policy file ${typo}: churn.inactiveDay: unknown field`,
+    );
   });
 
   it('names the file for a missing file and for a file that is not JSON', async () => {

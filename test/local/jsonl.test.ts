@@ -112,9 +112,9 @@ describe('readUserRecords', () => {
 
 describe('formatLineError', () => {
   it('formats with and without a user id', () => {
-    expect(formatLineError({ line: 3, userId: 'u42', error: 'balanceFen: must be a whole number of fen' })).toBe(
-      'line 3 (user u42): balanceFen: must be a whole number of fen',
-    );
+    expect(
+      formatLineError({ line: 3, userId: 'u42', error: 'balanceFen: must be a whole number of fen' }),
+    ).toBe('line 3 (user u42): balanceFen: must be a whole number of fen');
     expect(formatLineError({ line: 9, error: 'Unexpected end of JSON input' })).toBe(
       'line 9: Unexpected end of JSON input',
     );

@@ -15,7 +15,9 @@ import { generateUsers, PLAYBOOK_MIX } from '../../local/seed.ts';
 const AS_OF = new Date('2026-11-24T01:00:00Z');
 const DAY = 86_400_000;
 
-const users = (count: number, seed = 42, asOf = AS_OF): UserRecord[] => [...generateUsers({ count, seed, asOf })];
+const users = (count: number, seed = 42, asOf = AS_OF): UserRecord[] => [
+  ...generateUsers({ count, seed, asOf }),
+];
 
 // One shared base keeps the statistical tests fast; 10k users make the shares stable to about ±1%.
 const base = users(10_000);
@@ -69,17 +71,23 @@ describe('generateUsers', () => {
       const parsed = parseUserRecord(u);
       if (!parsed.ok) problems.push(`${u.userId}: ${JSON.stringify(parsed.issues)}`);
       const reg = Date.parse(u.registeredAt);
-      if (reg > now - 3 * DAY || reg < now - 731 * DAY) problems.push(`${u.userId}: registeredAt ${u.registeredAt}`);
+      if (reg > now - 3 * DAY || reg < now - 731 * DAY)
+        problems.push(`${u.userId}: registeredAt ${u.registeredAt}`);
       for (const at of [u.lastLoginAt, u.lastInvestAt]) {
-        if (at !== undefined && (Date.parse(at) > now || Date.parse(at) < reg)) problems.push(`${u.userId}: ${at}`);
+        if (at !== undefined && (Date.parse(at) > now || Date.parse(at) < reg))
+          problems.push(`${u.userId}: ${at}`);
       }
       if (u.maxInvestFen > u.totalInvestedFen) problems.push(`${u.userId}: max > total`);
       const never = u.investCount === 0;
-      if (never !== (u.lastInvestAt === undefined) || (never && (u.maxInvestFen !== 0 || u.totalInvestedFen !== 0))) {
+      if (
+        never !== (u.lastInvestAt === undefined) ||
+        (never && (u.maxInvestFen !== 0 || u.totalInvestedFen !== 0))
+      ) {
         problems.push(`${u.userId}: investCount ${u.investCount} inconsistent`);
       }
       if (!never && u.maxInvestFen === 0) problems.push(`${u.userId}: invested but max 0`);
-      if (u.phone !== undefined && !/^\+86138\d{8}$/.test(u.phone)) problems.push(`${u.userId}: phone ${u.phone}`);
+      if (u.phone !== undefined && !/^\+86138\d{8}$/.test(u.phone))
+        problems.push(`${u.userId}: phone ${u.phone}`);
     }
     expect(problems.slice(0, 5)).toEqual([]);
   });

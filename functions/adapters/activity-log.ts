@@ -1,0 +1,32 @@
+import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { putIfAbsent } from './dynamo.ts';
+
+const KEEP_SECONDS = 90 * 86_400;
+
+/** Event ids already applied, kept 90 days (TTL) so a repeated delivery is applied once. */
+export class ActivityLog {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /** True when this call owns the event; false when it was seen before. */
+  claim(event: { eventId: string; userId: string; type: string; at: string }): Promise<boolean> {
+    return putIfAbsent(
+      this.doc,
+      this.tableName,
+      {
+        eventId: event.eventId,
+        userId: event.userId,
+        type: event.type,
+        at: event.at,
+        expiresAt: Math.floor(Date.parse(event.at) / 1000) + KEEP_SECONDS,
+      },
+      'eventId',
+    );
+  }
+
+  async release(eventId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { eventId } }));
+  }
+}

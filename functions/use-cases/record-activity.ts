@@ -1,0 +1,64 @@
+import type { WinbackLogger } from '../adapters/logger.ts';
+import type { ActivityLog } from '../adapters/activity-log.ts';
+import type { Inbox } from '../adapters/inbox.ts';
+import type { RewardRecord, Rewards } from '../adapters/rewards.ts';
+import type { UserRepository } from '../adapters/user-repository.ts';
+
+/** What the app's backend reports about a user; each updates exactly the fields the policy reads. */
+export type ActivityEvent =
+  | { eventId: string; userId: string; type: 'login'; at: string }
+  | { eventId: string; userId: string; type: 'investment'; at: string; amountFen: number; productId: string; bonusRate: boolean }
+  | { eventId: string; userId: string; type: 'balance'; at: string; balanceFen: number }
+  | { eventId: string; userId: string; type: 'message_opened'; at: string; messageId: string };
+
+export interface ActivityDeps {
+  users: UserRepository;
+  events: ActivityLog;
+  inbox: Inbox;
+  rewards: Rewards;
+  logger: WinbackLogger;
+}
+
+export type ActivityResult =
+  | { eventId: string; status: 'applied'; unlockedRewards: string[] }
+  | { eventId: string; status: 'duplicate' }
+  | { eventId: string; status: 'unknown_user' }
+  | { eventId: string; status: 'unknown_message' };
+
+/**
+ * Steps: claim the event id (a repeat is acknowledged and ignored) → apply the update atomically
+ * (counters add, timestamps only move forward) → unlock rewards the investment earns. If applying
+ * fails, the claim is released so the sender's retry applies it.
+ */
+export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): Promise<ActivityResult> {
+  const { eventId, userId } = event;
+  if (!(await deps.users.get(userId))) return { eventId, status: 'unknown_user' };
+  if (!(await deps.events.claim(event))) return { eventId, status: 'duplicate' };
+  try {
+    let unlocked: RewardRecord[] = [];
+    switch (event.type) {
+      case 'login':
+        await deps.users.advanceTime(userId, 'lastLoginAt', event.at);
+        break;
+      case 'investment':
+        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate);
+        await deps.users.advanceTime(userId, 'lastInvestAt', event.at);
+        unlocked = await deps.rewards.unlockFor(userId, event.amountFen, event.at, eventId);
+        break;
+      case 'balance':
+        await deps.users.setBalance(userId, event.balanceFen, event.at);
+        break;
+      case 'message_opened':
+        if (!(await deps.inbox.markOpened(userId, event.messageId, event.at))) {
+          await deps.events.release(eventId);
+          return { eventId, status: 'unknown_message' };
+        }
+        break;
+    }
+    return { eventId, status: 'applied', unlockedRewards: unlocked.map((r) => r.rewardId) };
+  } catch (error) {
+    await deps.events.release(eventId);
+    deps.logger.error('activity event not applied; released for retry', { eventId, userId, error: (error as Error).message });
+    throw error;
+  }
+}
