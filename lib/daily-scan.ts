@@ -1,6 +1,12 @@
 import { Duration, Tags, TimeZone } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+} from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import {
@@ -19,7 +25,6 @@ import {
   TaskInput,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WinbackFunction } from './function.ts';
@@ -101,14 +106,17 @@ export class DailyScan extends Construct {
       maxConcurrency: props.segments,
       resultPath: '$.segmentResults',
     }).itemProcessor(segmentLoop);
-    everySegment.addCatch(new Fail(this, 'Daily scan failed', { error: 'DailyScanFailed' }), { resultPath: '$.error' });
+    everySegment.addCatch(new Fail(this, 'Daily scan failed', { error: 'DailyScanFailed' }), {
+      resultPath: '$.error',
+    });
 
     const summarize = new LambdaInvoke(this, 'Summarize the run and tell operators', {
       lambdaFunction: this.summaryFunction,
       payload: TaskInput.fromObject({ 'asOf.$': '$.asOf', 'segments.$': '$.segmentResults' }),
       outputPath: '$.Payload',
       retryOnServiceExceptions: false,
-    }).addRetry({ errors: TRANSIENT_LAMBDA_ERRORS,
+    }).addRetry({
+      errors: TRANSIENT_LAMBDA_ERRORS,
       interval: Duration.seconds(2),
       backoffRate: 2,
       maxAttempts: 4,
@@ -123,7 +131,9 @@ export class DailyScan extends Construct {
     const chain = new Choice(this, 'Was a day given?')
       .when(Condition.isPresent('$.asOf'), split)
       .otherwise(
-        new Pass(this, 'Assess as of now', { parameters: { 'asOf.$': '$$.Execution.StartTime' } }).next(split),
+        new Pass(this, 'Assess as of now', { parameters: { 'asOf.$': '$$.Execution.StartTime' } }).next(
+          split,
+        ),
       )
       .afterwards();
     split.next(everySegment).next(summarize);

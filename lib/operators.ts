@@ -1,9 +1,9 @@
 import { Tags } from 'aws-cdk-lib';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
 /**
@@ -18,7 +18,10 @@ export class Operators extends Construct {
     this.topic = new Topic(this, 'Topic', {
       displayName: 'winback operators',
       enforceSSL: true,
-      masterKey: new Key(this, 'TopicKey', { enableKeyRotation: true, description: 'winback operator topic' }),
+      masterKey: new Key(this, 'TopicKey', {
+        enableKeyRotation: true,
+        description: 'winback operator topic',
+      }),
     });
     Tags.of(this.topic).add('winback:topic', 'Operators');
   }

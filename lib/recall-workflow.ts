@@ -7,13 +7,13 @@ import {
   Condition,
   DefinitionBody,
   Fail,
-  type INextable,
   type IChainable,
+  type INextable,
   JitterType,
   LogLevel,
+  type State,
   StateMachine,
   StateMachineType,
-  type State,
   TaskInput,
   Wait,
   WaitTime,
@@ -42,7 +42,12 @@ export interface RecallWorkflowProps {
 }
 
 /** A delivery still failing after its retries falls through to the next channel; this is the retry budget. */
-export const DELIVERY_RETRY = { errors: ['DeliveryFailed'], intervalSeconds: 20, backoffRate: 3, maxAttempts: 3 };
+export const DELIVERY_RETRY = {
+  errors: ['DeliveryFailed'],
+  intervalSeconds: 20,
+  backoffRate: 3,
+  maxAttempts: 3,
+};
 
 interface Step {
   channel: 'in_app' | 'push' | 'sms';
@@ -122,8 +127,15 @@ export class RecallWorkflow extends Construct {
       retryOnServiceExceptions: false,
     });
     this.retryTransient(failed);
-    failed.addCatch(new Fail(this, 'Recall could not be closed', { error: 'RecallCloseFailed' }), { resultPath: '$.closeError' });
-    failed.next(new Fail(this, 'Recall failed', { error: 'RecallFailed', cause: 'an unexpected error; see the recall record' }));
+    failed.addCatch(new Fail(this, 'Recall could not be closed', { error: 'RecallCloseFailed' }), {
+      resultPath: '$.closeError',
+    });
+    failed.next(
+      new Fail(this, 'Recall failed', {
+        error: 'RecallFailed',
+        cause: 'an unexpected error; see the recall record',
+      }),
+    );
 
     const close = new LambdaInvoke(this, 'Close the recall', {
       lambdaFunction: this.closeFunction,
@@ -183,10 +195,17 @@ export class RecallWorkflow extends Construct {
       this.guard(check, failed);
       // A delivery that still fails after its retries is recorded and the escalation moves on.
       send.addCatch(check, { errors: ['States.ALL'], resultPath: `$.${step.resultKey}Error` });
-      const wait = new Wait(this, step.wait, { time: WaitTime.timestampPath(`$.${step.resultKey}.waitUntil`) });
-      send.next(wait).next(check).next(
-        new Choice(this, step.decide).when(Condition.booleanEquals('$.check.returned', true), close).otherwise(next),
-      );
+      const wait = new Wait(this, step.wait, {
+        time: WaitTime.timestampPath(`$.${step.resultKey}.waitUntil`),
+      });
+      send
+        .next(wait)
+        .next(check)
+        .next(
+          new Choice(this, step.decide)
+            .when(Condition.booleanEquals('$.check.returned', true), close)
+            .otherwise(next),
+        );
       next = send;
       sendStates[step.channel] = send;
     }
@@ -195,7 +214,13 @@ export class RecallWorkflow extends Construct {
       lambdaFunction: this.prepareFunction,
       payload: TaskInput.fromJsonPathAt('$'),
       outputPath: undefined,
-      resultSelector: { 'route.$': '$.Payload.route', 'channels.$': '$.Payload.channels', 'strategies.$': '$.Payload.strategies', 'holdout.$': '$.Payload.holdout', 'sendAt.$': '$.Payload.sendAt' },
+      resultSelector: {
+        'route.$': '$.Payload.route',
+        'channels.$': '$.Payload.channels',
+        'strategies.$': '$.Payload.strategies',
+        'holdout.$': '$.Payload.holdout',
+        'sendAt.$': '$.Payload.sendAt',
+      },
       resultPath: '$.plan',
       retryOnServiceExceptions: false,
     });
@@ -204,7 +229,9 @@ export class RecallWorkflow extends Construct {
       .when(Condition.stringEquals('$.plan.route', 'skip'), close)
       .when(Condition.stringEquals('$.plan.route', 'sms_first'), sendStates.sms!)
       .otherwise(sendStates.in_app!);
-    prepare.next(new Wait(this, 'Wait for sending hours', { time: WaitTime.timestampPath('$.plan.sendAt') })).next(route);
+    prepare
+      .next(new Wait(this, 'Wait for sending hours', { time: WaitTime.timestampPath('$.plan.sendAt') }))
+      .next(route);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,
@@ -242,15 +269,15 @@ export class RecallWorkflow extends Construct {
     const send = this.sendFunction;
     send.addEnvironment(ENV.smsProvider, delivery.smsProvider);
     if (delivery.smsProvider === 'end-user-messaging') {
-      if (!delivery.smsOriginationIdentity) throw new Error('smsOriginationIdentity is required for the end-user-messaging SMS provider');
+      if (!delivery.smsOriginationIdentity)
+        throw new Error('smsOriginationIdentity is required for the end-user-messaging SMS provider');
       send.addEnvironment(ENV.smsOriginationIdentity, delivery.smsOriginationIdentity);
-      if (delivery.smsConfigurationSet) send.addEnvironment(ENV.smsConfigurationSet, delivery.smsConfigurationSet);
+      if (delivery.smsConfigurationSet)
+        send.addEnvironment(ENV.smsConfigurationSet, delivery.smsConfigurationSet);
       send.addToRolePolicy(
         new PolicyStatement({
           actions: ['sms-voice:SendTextMessage', 'sms-voice:DescribeOptedOutNumbers'],
-          resources: [
-            stack.formatArn({ service: 'sms-voice', resource: '*' }),
-          ],
+          resources: [stack.formatArn({ service: 'sms-voice', resource: '*' })],
         }),
       );
     } else {
@@ -270,7 +297,13 @@ export class RecallWorkflow extends Construct {
       send.addToRolePolicy(
         new PolicyStatement({
           actions: ['mobiletargeting:SendMessages'],
-          resources: [stack.formatArn({ service: 'mobiletargeting', resource: 'apps', resourceName: `${delivery.pushApplicationId}/messages` })],
+          resources: [
+            stack.formatArn({
+              service: 'mobiletargeting',
+              resource: 'apps',
+              resourceName: `${delivery.pushApplicationId}/messages`,
+            }),
+          ],
         }),
       );
     }

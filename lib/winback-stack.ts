@@ -42,7 +42,13 @@ export class WinbackStack extends Stack {
     this.operators = new Operators(this, 'Operators');
     const t = this.store.tables;
     this.recallWorkflow = new RecallWorkflow(this, 'Recall', {
-      tables: { users: t.Users, recalls: t.Recalls, messages: t.Messages, inbox: t.Inbox, rewards: t.Rewards },
+      tables: {
+        users: t.Users,
+        recalls: t.Recalls,
+        messages: t.Messages,
+        inbox: t.Inbox,
+        rewards: t.Rewards,
+      },
       policyJson,
       delivery: { smsProvider: 'sns', ...config.delivery },
     });

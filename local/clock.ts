@@ -83,7 +83,8 @@ export class SimulatedClock {
   }
 
   advanceBy(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advanceBy expects a non-negative number, got ${ms}`);
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new RangeError(`advanceBy expects a non-negative number, got ${ms}`);
     // Chain on the queue so "by" is measured from where earlier advances leave the clock.
     const run = this.#advancing.then(() => this.#advance(this.#now + ms));
     this.#advancing = run.catch(() => undefined);

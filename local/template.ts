@@ -1,7 +1,7 @@
 import {
   type AttributeDefinition,
-  type CreateTableCommandInput,
   CreateTableCommand,
+  type CreateTableCommandInput,
   DescribeTableCommand,
   type DynamoDBClient,
   type KeySchemaElement,
@@ -111,7 +111,8 @@ export function stateMachinesFromTemplate(
     let text: string;
     if (p.DefinitionString !== undefined) {
       const resolved = resolveIntrinsics(p.DefinitionString, template, opts);
-      if (typeof resolved !== 'string') throw new Error(`State machine ${logicalId}: DefinitionString is not a string`);
+      if (typeof resolved !== 'string')
+        throw new Error(`State machine ${logicalId}: DefinitionString is not a string`);
       text = resolved;
     } else if (p.Definition !== undefined) {
       text = JSON.stringify(resolveIntrinsics(p.Definition, template, opts));
@@ -127,15 +128,16 @@ export function stateMachinesFromTemplate(
   return out;
 }
 
-export function lambdaEnvironmentsFromTemplate(template: CfnTemplate, opts: ResolveOptions = {}): LambdaEnvironment[] {
+export function lambdaEnvironmentsFromTemplate(
+  template: CfnTemplate,
+  opts: ResolveOptions = {},
+): LambdaEnvironment[] {
   return Object.entries(template.Resources ?? {})
     .filter(([, r]) => r.Type === FUNCTION_TYPE)
     .map(([logicalId, resource]) => {
       const p = resource.Properties ?? {};
-      const vars = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<
-        string,
-        unknown
-      >;
+      const vars = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+        {}) as Record<string, unknown>;
       const environment: Record<string, string> = {};
       for (const [key, value] of Object.entries(vars)) {
         const resolved = resolveIntrinsics(value, template, opts);
@@ -175,7 +177,9 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, opts: R
       return list.map(String).join(sep);
     }
     case 'Fn::Sub': {
-      const [text, vars] = Array.isArray(arg) ? (arg as [string, Record<string, unknown>]) : [String(arg), {}];
+      const [text, vars] = Array.isArray(arg)
+        ? (arg as [string, Record<string, unknown>])
+        : [String(arg), {}];
       return text.replace(/\$\{(!?)([^}]+)\}/g, (whole, bang: string, name: string) => {
         if (bang) return `\${${name}}`;
         if (name in vars) return String(r(vars[name]));
@@ -199,7 +203,8 @@ export function resolveIntrinsics(value: unknown, template: CfnTemplate, opts: R
     case 'Fn::ImportValue':
       return `imported-${String(r(arg))}`;
     default:
-      if (key?.startsWith('Fn::')) throw new Error(`Intrinsic ${key} is not supported by the local template reader`);
+      if (key?.startsWith('Fn::'))
+        throw new Error(`Intrinsic ${key} is not supported by the local template reader`);
       return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, r(v)]));
   }
 }
@@ -231,7 +236,8 @@ function refValue(id: string, template: CfnTemplate, opts: ResolveOptions): unkn
   }
   if (TABLE_TYPES.has(resource.Type)) return (opts.tablePrefix ?? '') + tableName(id, resource);
   if (resource.Type === FUNCTION_TYPE) return id;
-  if (resource.Type === 'AWS::SQS::Queue') return `https://sqs.${PLACEHOLDER_REGION}.amazonaws.com/${PLACEHOLDER_ACCOUNT}/${id}`;
+  if (resource.Type === 'AWS::SQS::Queue')
+    return `https://sqs.${PLACEHOLDER_REGION}.amazonaws.com/${PLACEHOLDER_ACCOUNT}/${id}`;
   return placeholderArn(id, resource, opts);
 }
 
@@ -241,14 +247,16 @@ function getAttValue(id: string, attr: string, template: CfnTemplate, opts: Reso
   if (attr === 'Name' || attr === 'TableName' || attr === 'QueueName' || attr === 'TopicName') {
     return resource.Type === STATE_MACHINE_TYPE ? workflowName(id, resource) : refValue(id, template, opts);
   }
-  if (attr === 'StreamArn' || attr === 'LatestStreamArn') return `${placeholderArn(id, resource, opts)}/stream/local`;
+  if (attr === 'StreamArn' || attr === 'LatestStreamArn')
+    return `${placeholderArn(id, resource, opts)}/stream/local`;
   return placeholderArn(id, resource, opts);
 }
 
 /** A valid-looking ARN for a resource: service from its type, resource part from its logical id. */
 export function placeholderArn(id: string, resource: CfnResource, opts: ResolveOptions = {}): string {
   const prefix = (service: string) => `arn:aws:${service}:${PLACEHOLDER_REGION}:${PLACEHOLDER_ACCOUNT}`;
-  if (TABLE_TYPES.has(resource.Type)) return `${prefix('dynamodb')}:table/${opts.tablePrefix ?? ''}${tableName(id, resource)}`;
+  if (TABLE_TYPES.has(resource.Type))
+    return `${prefix('dynamodb')}:table/${opts.tablePrefix ?? ''}${tableName(id, resource)}`;
   switch (resource.Type) {
     case FUNCTION_TYPE:
       return `${prefix('lambda')}:function:${id}`;

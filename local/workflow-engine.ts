@@ -1,4 +1,9 @@
-import { ExecutionAbortedError, ExecutionError, type RunOptions, StateMachine } from 'aws-local-stepfunctions';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  type RunOptions,
+  StateMachine,
+} from 'aws-local-stepfunctions';
 import type { SimulatedClock } from './clock.ts';
 import { type AslDefinition, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION } from './template.ts';
 
@@ -197,7 +202,10 @@ export class LocalWorkflow {
       handlers[state] = (value) => this.#wait(spec, value, context, signal);
     }
     const run = this.#machine.run(input, {
-      overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: this.#prepared.retryOverrides },
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        retryIntervalOverrides: this.#prepared.retryOverrides,
+      },
       context,
     });
     signal.addEventListener('abort', () => run.abort(), { once: true });
@@ -207,7 +215,10 @@ export class LocalWorkflow {
     try {
       outcome = { status: 'SUCCEEDED', output: await run.result };
     } catch (err) {
-      outcome = err instanceof ExecutionAbortedError ? { status: 'ABORTED' } : { status: 'FAILED', error: failure(err) };
+      outcome =
+        err instanceof ExecutionAbortedError
+          ? { status: 'ABORTED' }
+          : { status: 'FAILED', error: failure(err) };
     }
     const stoppedAt = this.#clock.nowIso();
     await logged;
@@ -231,7 +242,12 @@ export class LocalWorkflow {
     }
   }
 
-  async #wait(spec: WaitSpec, input: JsonValue, context: JsonObject, signal: AbortSignal): Promise<JsonValue> {
+  async #wait(
+    spec: WaitSpec,
+    input: JsonValue,
+    context: JsonObject,
+    signal: AbortSignal,
+  ): Promise<JsonValue> {
     await this.#clock.until(waitEnd(spec, input, context, this.#clock.nowMs()), signal);
     return input;
   }
@@ -250,7 +266,8 @@ export class LocalWorkflow {
       if (event.type === 'StateEntered') out.data = { input: event.state.input };
       else if (event.type === 'StateExited') out.data = { output: event.state.output };
       else if (event.type === 'StateFailed') out.data = { error: event.Error, cause: causeText(event.Cause) };
-      else if (event.type === 'StateRetried') out.data = { attempt: event.retry.attempt, retrier: event.retry.retrier };
+      else if (event.type === 'StateRetried')
+        out.data = { attempt: event.retry.attempt, retrier: event.retry.retrier };
       else if (event.type === 'StateCaught') out.data = { catcher: event.catch.catcher };
     } else if ('parentState' in event) {
       out.state = event.parentState.name;
@@ -298,9 +315,11 @@ function prepare(definition: AslDefinition, tasks: Record<string, LocalTask>): P
     const states = machine.States as Record<string, JsonObject>;
     for (const [name, state] of Object.entries(states)) {
       // Overrides are keyed by state name across nested Map/Parallel machines, so names must be unique.
-      if (seen.has(name)) throw new Error(`State name '${name}' is used twice; local handlers are keyed by name`);
+      if (seen.has(name))
+        throw new Error(`State name '${name}' is used twice; local handlers are keyed by name`);
       seen.add(name);
-      if (state.QueryLanguage === 'JSONata') throw new Error(`State '${name}' uses JSONata, not supported locally`);
+      if (state.QueryLanguage === 'JSONata')
+        throw new Error(`State '${name}' uses JSONata, not supported locally`);
       if (Array.isArray(state.Retry)) prepared.retryOverrides[name] = 0;
       switch (state.Type) {
         case 'Task':
@@ -319,7 +338,8 @@ function prepare(definition: AslDefinition, tasks: Record<string, LocalTask>): P
           states[name] = waitAsTask(state);
           break;
         case 'Map': {
-          if (state.ItemReader !== undefined) throw new Error(`Map state '${name}' uses ItemReader (distributed map)`);
+          if (state.ItemReader !== undefined)
+            throw new Error(`Map state '${name}' uses ItemReader (distributed map)`);
           visit((state.ItemProcessor ?? state.Iterator) as JsonObject);
           break;
         }
@@ -336,7 +356,9 @@ function prepare(definition: AslDefinition, tasks: Record<string, LocalTask>): P
 function taskSpec(name: string, state: JsonObject, tasks: Record<string, LocalTask>): TaskSpec {
   const resource = String(state.Resource);
   if (/\.(sync|waitForTaskToken)(:\d+)?$/.test(resource)) {
-    throw new Error(`Task state '${name}' uses ${resource}; .sync and .waitForTaskToken are not supported locally`);
+    throw new Error(
+      `Task state '${name}' uses ${resource}; .sync and .waitForTaskToken are not supported locally`,
+    );
   }
   const handler = Object.hasOwn(tasks, name) ? tasks[name] : undefined;
   if (!handler) {
@@ -348,7 +370,11 @@ function taskSpec(name: string, state: JsonObject, tasks: Record<string, LocalTa
 }
 
 function waitAsTask(state: JsonObject): JsonObject {
-  const task: JsonObject = { Type: 'Task', Resource: WAIT_RESOURCE, TimeoutSeconds: MAX_TASK_TIMEOUT_SECONDS };
+  const task: JsonObject = {
+    Type: 'Task',
+    Resource: WAIT_RESOURCE,
+    TimeoutSeconds: MAX_TASK_TIMEOUT_SECONDS,
+  };
   // Copy only keys that are present: the library treats `InputPath: null` differently from no InputPath.
   for (const key of ['Comment', 'InputPath', 'OutputPath', 'Next', 'End']) {
     if (key in state) task[key] = state[key];
@@ -374,7 +400,9 @@ function waitEnd(spec: WaitSpec, input: unknown, context: JsonObject, enteredAt:
   if (spec.SecondsPath !== undefined) {
     const seconds = readPath(spec.SecondsPath, input, context);
     if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 0) {
-      throw runtimeError(`SecondsPath ${spec.SecondsPath} is not a non-negative integer: ${JSON.stringify(seconds)}`);
+      throw runtimeError(
+        `SecondsPath ${spec.SecondsPath} is not a non-negative integer: ${JSON.stringify(seconds)}`,
+      );
     }
     return enteredAt + seconds * 1000;
   }
@@ -410,7 +438,11 @@ function readPath(path: string, input: unknown, context: JsonObject): unknown {
 
 /** The library reads these duck-typed flags: States.Runtime is neither retried nor caught, as on AWS. */
 function runtimeError(message: string): Error {
-  return Object.assign(new Error(message), { name: 'States.Runtime', isRetryable: false, isCatchable: false });
+  return Object.assign(new Error(message), {
+    name: 'States.Runtime',
+    isRetryable: false,
+    isCatchable: false,
+  });
 }
 
 function lambdaError(err: unknown): Error {
@@ -446,9 +478,13 @@ function isObject(value: unknown): value is JsonObject {
 function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]));
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => jsonEqual(v, b[i]))
+    );
   }
   if (!isObject(a) || !isObject(b)) return false;
   const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
+  return (
+    keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]))
+  );
 }

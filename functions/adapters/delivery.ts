@@ -13,7 +13,9 @@ export interface DeliveryRef {
   step: string;
 }
 
-export type PushResult = { kind: 'sent'; providerMessageId?: string } | { kind: 'invalid_address'; detail: string };
+export type PushResult =
+  | { kind: 'sent'; providerMessageId?: string }
+  | { kind: 'invalid_address'; detail: string };
 
 export interface PushSender {
   send(token: string, message: RenderedMessage, ref: DeliveryRef): Promise<PushResult>;
@@ -48,7 +50,9 @@ export class PinpointPushSender implements PushSender {
           Addresses: { [token]: { ChannelType: this.channelType } },
           Context: { recallId: ref.recallId, step: ref.step },
           MessageConfiguration: {
-            [this.channelType === 'APNS' || this.channelType === 'APNS_SANDBOX' ? 'APNSMessage' : 'GCMMessage']: {
+            [this.channelType === 'APNS' || this.channelType === 'APNS_SANDBOX'
+              ? 'APNSMessage'
+              : 'GCMMessage']: {
               Action: 'OPEN_APP',
               Title: message.title,
               Body: message.body,

@@ -1,5 +1,11 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, PutCommand, type QueryCommandInput, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+} from '@aws-sdk/lib-dynamodb';
 
 /** Writes the item only if no item has its key; answers whether it wrote. */
 export async function putIfAbsent(
@@ -9,7 +15,13 @@ export async function putIfAbsent(
   keyAttribute: string,
 ): Promise<boolean> {
   try {
-    await doc.send(new PutCommand({ TableName: tableName, Item: item, ConditionExpression: `attribute_not_exists(${keyAttribute})` }));
+    await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: item,
+        ConditionExpression: `attribute_not_exists(${keyAttribute})`,
+      }),
+    );
     return true;
   } catch (error) {
     if (error instanceof ConditionalCheckFailedException) return false;

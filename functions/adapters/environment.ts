@@ -8,7 +8,8 @@ export class MissingConfigurationError extends Error {
 
 export function requireEnv(env: Environment, name: string): string {
   const value = env[name];
-  if (value === undefined || value === '') throw new MissingConfigurationError(`environment variable ${name} is not set`);
+  if (value === undefined || value === '')
+    throw new MissingConfigurationError(`environment variable ${name} is not set`);
   return value;
 }
 

@@ -41,7 +41,9 @@ export class Inbox {
         ExpressionAttributeValues: { ':u': userId },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: nextToken ? { userId, messageId: Buffer.from(nextToken, 'base64url').toString() } : undefined,
+        ExclusiveStartKey: nextToken
+          ? { userId, messageId: Buffer.from(nextToken, 'base64url').toString() }
+          : undefined,
       }),
     );
     const last = out.LastEvaluatedKey?.messageId as string | undefined;

@@ -13,8 +13,12 @@ export function createLogger(serviceName = 'winback'): Logger {
 }
 
 /** For the embedded runtime and tests: keeps warnings and errors, drops the chatter. */
-export function createQuietLogger(sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): WinbackLogger {
-  const emit = (level: string) => (message: string, ...extra: Record<string, unknown>[]) =>
-    sink(JSON.stringify(Object.assign({ level, message }, ...extra)));
+export function createQuietLogger(
+  sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): WinbackLogger {
+  const emit =
+    (level: string) =>
+    (message: string, ...extra: Record<string, unknown>[]) =>
+      sink(JSON.stringify(Object.assign({ level, message }, ...extra)));
   return { debug: () => {}, info: () => {}, warn: emit('WARN'), error: emit('ERROR') };
 }

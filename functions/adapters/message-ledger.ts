@@ -45,7 +45,14 @@ export class MessageLedger {
             'SET userId = :u, channel = :c, #status = :sending, claimedAt = if_not_exists(claimedAt, :at) ADD attempts :one',
           ConditionExpression: 'attribute_not_exists(#status) OR #status <> :sent',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':u': userId, ':c': step, ':sending': 'sending', ':sent': 'sent', ':at': at, ':one': 1 },
+          ExpressionAttributeValues: {
+            ':u': userId,
+            ':c': step,
+            ':sending': 'sending',
+            ':sent': 'sent',
+            ':at': at,
+            ':one': 1,
+          },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -61,7 +68,14 @@ export class MessageLedger {
   async markSent(
     recallId: string,
     step: RecallChannel,
-    sent: { sentAt: string; localTime: string; title: string; text: string; address?: string; providerMessageId?: string },
+    sent: {
+      sentAt: string;
+      localTime: string;
+      title: string;
+      text: string;
+      address?: string;
+      providerMessageId?: string;
+    },
   ): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
@@ -97,7 +111,9 @@ export class MessageLedger {
   }
 
   async get(recallId: string, step: RecallChannel): Promise<MessageRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { recallId, step }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { recallId, step }, ConsistentRead: true }),
+    );
     return out.Item as MessageRecord | undefined;
   }
 
@@ -125,4 +141,3 @@ export class MessageLedger {
     return scanAll<MessageRecord>(this.doc, this.tableName);
   }
 }
-

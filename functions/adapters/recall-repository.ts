@@ -1,8 +1,8 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecallChannel } from '../domain/assessment.ts';
-import { putIfAbsent, queryAll, scanAll } from './dynamo.ts';
 import type { RecallOutcome, RecallRoutePlan, RecallStart } from '../domain/recall.ts';
+import { putIfAbsent, queryAll, scanAll } from './dynamo.ts';
 
 export interface RecallStepRecord {
   step: RecallChannel;
@@ -40,7 +40,9 @@ export class RecallRepository {
   }
 
   async get(recallId: string): Promise<RecallRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { recallId }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { recallId }, ConsistentRead: true }),
+    );
     return out.Item as RecallRecord | undefined;
   }
 
@@ -60,7 +62,9 @@ export class RecallRepository {
       new UpdateCommand({
         TableName: this.tableName,
         Key: { recallId },
-        UpdateExpression: rewardId ? 'SET #plan = :p, holdout = :h, rewardId = :r' : 'SET #plan = :p, holdout = :h',
+        UpdateExpression: rewardId
+          ? 'SET #plan = :p, holdout = :h, rewardId = :r'
+          : 'SET #plan = :p, holdout = :h',
         ExpressionAttributeNames: { '#plan': 'plan' },
         ExpressionAttributeValues: { ':p': plan, ':h': holdout, ...(rewardId ? { ':r': rewardId } : {}) },
       }),
@@ -104,7 +108,9 @@ export class RecallRepository {
           Key: { recallId },
           UpdateExpression: `SET ${sets.join(', ')}`,
           ConditionExpression: 'attribute_exists(recallId) AND attribute_not_exists(outcome)',
-          ExpressionAttributeNames: Object.fromEntries(Object.keys(values).map((k) => [`#${k.slice(1)}`, k.slice(1)])),
+          ExpressionAttributeNames: Object.fromEntries(
+            Object.keys(values).map((k) => [`#${k.slice(1)}`, k.slice(1)]),
+          ),
           ExpressionAttributeValues: values,
         }),
       );

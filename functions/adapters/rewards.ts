@@ -36,7 +36,9 @@ export class Rewards {
   }
 
   async get(rewardId: string): Promise<RewardRecord | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { rewardId }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { rewardId }, ConsistentRead: true }),
+    );
     return out.Item as RewardRecord | undefined;
   }
 
@@ -53,7 +55,13 @@ export class Rewards {
   async unlockFor(userId: string, investFen: number, at: string, eventId: string): Promise<RewardRecord[]> {
     const unlocked: RewardRecord[] = [];
     for (const reward of await this.forUser(userId)) {
-      if (reward.status !== 'open' || investFen < reward.unlockInvestFen || at > reward.expiresAt || at < reward.issuedAt) continue;
+      if (
+        reward.status !== 'open' ||
+        investFen < reward.unlockInvestFen ||
+        at > reward.expiresAt ||
+        at < reward.issuedAt
+      )
+        continue;
       try {
         const out = await this.doc.send(
           new UpdateCommand({

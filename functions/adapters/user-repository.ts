@@ -39,7 +39,12 @@ export class UserRepository {
   ) {}
 
   /** One page of one parallel-scan segment. */
-  async scanPage(segment: number, totalSegments: number, cursor?: ScanCursor, limit?: number): Promise<UserPage> {
+  async scanPage(
+    segment: number,
+    totalSegments: number,
+    cursor?: ScanCursor,
+    limit?: number,
+  ): Promise<UserPage> {
     const out = await this.doc.send(
       new ScanCommand({
         TableName: this.tableName,
@@ -53,7 +58,9 @@ export class UserRepository {
   }
 
   async get(userId: string): Promise<Record<string, unknown> | undefined> {
-    const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { userId }, ConsistentRead: true }));
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { userId }, ConsistentRead: true }),
+    );
     return out.Item;
   }
 
@@ -77,7 +84,11 @@ export class UserRepository {
    * Marks the user as being in this recall. One conditional write keeps one active recall per user
    * and honours the cool-down; repeating it for the same recall id succeeds, so a re-run is harmless.
    */
-  async openRecall(userId: string, recallId: string, cooldownStartsAfter?: string): Promise<'opened' | 'conflict'> {
+  async openRecall(
+    userId: string,
+    recallId: string,
+    cooldownStartsAfter?: string,
+  ): Promise<'opened' | 'conflict'> {
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -87,7 +98,10 @@ export class UserRepository {
           ConditionExpression: cooldownStartsAfter
             ? 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r) AND (attribute_not_exists(lastRecallClosedAt) OR lastRecallClosedAt < :c)'
             : 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r)',
-          ExpressionAttributeValues: { ':r': recallId, ...(cooldownStartsAfter ? { ':c': cooldownStartsAfter } : {}) },
+          ExpressionAttributeValues: {
+            ':r': recallId,
+            ...(cooldownStartsAfter ? { ':c': cooldownStartsAfter } : {}),
+          },
         }),
       );
       return 'opened';
@@ -98,7 +112,13 @@ export class UserRepository {
   }
 
   /** Ends the user's active recall if it is this one; starts the relapse watch for a returned user. */
-  async closeRecall(userId: string, recallId: string, closedAt: string, outcome: string, relapseWatchUntil?: string): Promise<void> {
+  async closeRecall(
+    userId: string,
+    recallId: string,
+    closedAt: string,
+    outcome: string,
+    relapseWatchUntil?: string,
+  ): Promise<void> {
     try {
       await this.doc.send(
         new UpdateCommand({
@@ -139,7 +159,11 @@ export class UserRepository {
 
   async endRelapseWatch(userId: string): Promise<void> {
     await this.doc.send(
-      new UpdateCommand({ TableName: this.tableName, Key: { userId }, UpdateExpression: 'REMOVE relapseWatchUntil' }),
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { userId },
+        UpdateExpression: 'REMOVE relapseWatchUntil',
+      }),
     );
   }
 
@@ -188,7 +212,11 @@ export class UserRepository {
         Key: { userId },
         UpdateExpression: `ADD investCount :one, totalInvestedFen :amt${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
         ConditionExpression: 'attribute_exists(userId)',
-        ExpressionAttributeValues: { ':one': 1, ':amt': amountFen, ...(bonusProduct ? { ':true': true } : {}) },
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':amt': amountFen,
+          ...(bonusProduct ? { ':true': true } : {}),
+        },
       }),
     );
     try {
@@ -214,7 +242,8 @@ export class UserRepository {
           TableName: this.tableName,
           Key: { userId },
           UpdateExpression: 'SET balanceFen = :b, balanceAt = :at',
-          ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(balanceAt) OR balanceAt < :at)',
+          ConditionExpression:
+            'attribute_exists(userId) AND (attribute_not_exists(balanceAt) OR balanceAt < :at)',
           ExpressionAttributeValues: { ':b': balanceFen, ':at': at },
         }),
       );
@@ -234,10 +263,13 @@ export class UserRepository {
     for (let i = 0; i < records.length; i += BATCH) {
       let requests = records.slice(i, i + BATCH).map((r) => ({ PutRequest: { Item: r } }));
       for (let attempt = 0; requests.length > 0; attempt++) {
-        const out = await this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
+        const out = await this.doc.send(
+          new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }),
+        );
         requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
         if (requests.length > 0) {
-          if (attempt >= 8) throw new Error(`${requests.length} user records stayed unprocessed after ${attempt} retries`);
+          if (attempt >= 8)
+            throw new Error(`${requests.length} user records stayed unprocessed after ${attempt} retries`);
           await new Promise((r) => setTimeout(r, 2 ** attempt * 25));
         }
       }
@@ -246,7 +278,11 @@ export class UserRepository {
 }
 
 /** Runs `task` over `items` with at most `limit` in flight, failing on the first error. */
-export async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

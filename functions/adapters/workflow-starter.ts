@@ -12,7 +12,12 @@ export interface WorkflowStarter {
   consoleUrl(executionArn: string): string;
 }
 
-const THROTTLED = new Set(['ThrottlingException', 'TooManyRequestsException', 'ServiceUnavailable', 'InternalServerError']);
+const THROTTLED = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'ServiceUnavailable',
+  'InternalServerError',
+]);
 
 export interface BackoffOptions {
   maxAttempts: number;
@@ -48,11 +53,16 @@ export class StepFunctionsStarter implements WorkflowStarter {
     for (let attempt = 1; ; attempt++) {
       try {
         const out = await this.sfn.send(
-          new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name, input: JSON.stringify(input) }),
+          new StartExecutionCommand({
+            stateMachineArn: this.stateMachineArn,
+            name,
+            input: JSON.stringify(input),
+          }),
         );
         return { executionArn: out.executionArn!, alreadyStarted: false };
       } catch (error) {
-        if (error instanceof ExecutionAlreadyExists) return { executionArn: this.executionArn(name), alreadyStarted: true };
+        if (error instanceof ExecutionAlreadyExists)
+          return { executionArn: this.executionArn(name), alreadyStarted: true };
         const name_ = (error as Error).name;
         if (!THROTTLED.has(name_) || attempt >= this.backoff.maxAttempts) throw error;
         const cap = Math.min(this.backoff.maxDelayMs, this.backoff.baseDelayMs * 2 ** (attempt - 1));

@@ -75,7 +75,8 @@ export function mergeTotals(parts: readonly ScanTotals[]): ScanTotals {
       addTally(into, tally);
       out.byChannel[channel] = into;
     }
-    for (const [decision, n] of Object.entries(part.recalls)) out.recalls[decision] = (out.recalls[decision] ?? 0) + n;
+    for (const [decision, n] of Object.entries(part.recalls))
+      out.recalls[decision] = (out.recalls[decision] ?? 0) + n;
   }
   return out;
 }
@@ -94,7 +95,10 @@ export function formatTotals(totals: ScanTotals, title: string): string {
   const header = row(['', 'users', 'active', 'at risk', 'churned', 'churn %'], widths);
   const line = (label: string, t: StatusTally) => {
     const n = t.active + t.at_risk + t.churned;
-    return row([label, String(n), String(t.active), String(t.at_risk), String(t.churned), share(t.churned, n)], widths);
+    return row(
+      [label, String(n), String(t.active), String(t.at_risk), String(t.churned), share(t.churned, n)],
+      widths,
+    );
   };
   const out: string[] = [title, ''];
   out.push(

@@ -76,7 +76,8 @@ export function assess(user: UserRecord, policy: Policy, asOf: Date): Assessment
   const reasons: Reason[] = [];
   let score = 0;
 
-  if (loginDays > w.loginDaysOver) reasons.push({ code: 'inactive_login', value: loginDays, threshold: w.loginDaysOver });
+  if (loginDays > w.loginDaysOver)
+    reasons.push({ code: 'inactive_login', value: loginDays, threshold: w.loginDaysOver });
   score += weights.loginInactivity * clamp01(loginDays / policy.score.loginSaturationDays);
 
   if (investDays > w.investDaysOver) {
@@ -112,7 +113,8 @@ export function assess(user: UserRecord, policy: Policy, asOf: Date): Assessment
   }
 
   const risk = channelRisk(policy, user.channel);
-  if (risk >= w.highChurnChannelRisk) reasons.push({ code: 'high_churn_channel', value: risk, threshold: w.highChurnChannelRisk });
+  if (risk >= w.highChurnChannelRisk)
+    reasons.push({ code: 'high_churn_channel', value: risk, threshold: w.highChurnChannelRisk });
   score += weights.channel * risk;
 
   const highValueLapsed = user.totalInvestedFen >= w.highValueTotalFen && lowBalance;
@@ -195,8 +197,13 @@ export function recallPlan(
         break;
       case 'natural': {
         const birthdaySoon =
-          user.birthday !== undefined && daysUntilBirthday(user.birthday, asOf) <= policy.recall.birthdayWindowDays;
-        const offer: MarketingOffer = birthdaySoon ? 'birthday_coupon' : user.heldBonusProduct ? 'lottery' : 'bonus_rate_coupon';
+          user.birthday !== undefined &&
+          daysUntilBirthday(user.birthday, asOf) <= policy.recall.birthdayWindowDays;
+        const offer: MarketingOffer = birthdaySoon
+          ? 'birthday_coupon'
+          : user.heldBonusProduct
+            ? 'lottery'
+            : 'bonus_rate_coupon';
         strategies.push({ kind: 'marketing_activity', offer });
         break;
       }

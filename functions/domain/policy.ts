@@ -115,7 +115,9 @@ export const PolicySchema = z.strictObject({
           afterSms: z.number().positive().default(168),
         })
         .prefault({}),
-      quietHours: z.strictObject({ start: clockTime.default('21:00'), end: clockTime.default('08:00') }).prefault({}),
+      quietHours: z
+        .strictObject({ start: clockTime.default('21:00'), end: clockTime.default('08:00') })
+        .prefault({}),
       frequencyCap: z
         .strictObject({
           windowDays: z.number().int().positive().default(7),

@@ -1,4 +1,10 @@
-import { ESCALATION, type RecallChannel, type RecallPlan, type Strategy, type StrategyKind } from './assessment.ts';
+import {
+  ESCALATION,
+  type RecallChannel,
+  type RecallPlan,
+  type Strategy,
+  type StrategyKind,
+} from './assessment.ts';
 import type { Policy } from './policy.ts';
 import { MS_PER_DAY, toMillis, utcMonth } from './time.ts';
 import type { RiskLevel, UserRecord } from './user.ts';
@@ -39,11 +45,17 @@ function fnv1a(text: string): number {
  * day or a retried start names the same episode. It doubles as the execution name (≤ 80 chars of
  * [A-Za-z0-9_-]); user ids with other characters are escaped and long ones hashed.
  */
-export function recallIdFor(userId: string, trigger: RecallTrigger, at: string, discriminator?: string): string {
+export function recallIdFor(
+  userId: string,
+  trigger: RecallTrigger,
+  at: string,
+  discriminator?: string,
+): string {
   const day = at.slice(0, 10).replaceAll('-', '');
   const prefix = trigger === 'scheduled' ? 'r' : trigger === 'manual' ? 'm' : 's';
   let safeUser = userId.replace(SAFE, '_');
-  if (safeUser !== userId || safeUser.length > 48) safeUser = `${safeUser.slice(0, 38)}_${fnv1a(userId).toString(36)}`;
+  if (safeUser !== userId || safeUser.length > 48)
+    safeUser = `${safeUser.slice(0, 38)}_${fnv1a(userId).toString(36)}`;
   const suffix = discriminator ? `-${discriminator.replace(SAFE, '_').slice(0, 16)}` : '';
   return `${prefix}-${day}-${safeUser}${suffix}`.slice(0, 80);
 }
@@ -68,7 +80,11 @@ export function recallEligibility(user: UserRecord, at: string, policy: Policy):
 
 /** A returned user who is at risk again inside the watch window has relapsed. */
 export function hasRelapsed(user: UserRecord, status: string, at: string): boolean {
-  return status !== 'active' && user.relapseWatchUntil !== undefined && toMillis(at) <= toMillis(user.relapseWatchUntil);
+  return (
+    status !== 'active' &&
+    user.relapseWatchUntil !== undefined &&
+    toMillis(at) <= toMillis(user.relapseWatchUntil)
+  );
 }
 
 export type RecallRoute = 'escalate' | 'sms_first' | 'skip';
@@ -130,7 +146,10 @@ function forcedStrategy(kind: StrategyKind, user: UserRecord, policy: Policy): S
 }
 
 /** Whether the user came back since the recall began: a login or an investment after it started. */
-export function cameBackSince(user: UserRecord, startedAt: string): { how: 'login' | 'investment'; at: string } | undefined {
+export function cameBackSince(
+  user: UserRecord,
+  startedAt: string,
+): { how: 'login' | 'investment'; at: string } | undefined {
   const start = toMillis(startedAt);
   const invest = user.lastInvestAt && toMillis(user.lastInvestAt) > start ? user.lastInvestAt : undefined;
   const login = user.lastLoginAt && toMillis(user.lastLoginAt) > start ? user.lastLoginAt : undefined;
@@ -144,10 +163,17 @@ export interface SentMessage {
   sentAt: string;
 }
 
-export type CapVerdict = { allowed: true } | { allowed: false; rule: 'sms_per_window' | 'messages_per_window' };
+export type CapVerdict =
+  | { allowed: true }
+  | { allowed: false; rule: 'sms_per_window' | 'messages_per_window' };
 
 /** The frequency cap, a hard rule at send time over the messages sent to this user in the window. */
-export function frequencyCap(recent: readonly SentMessage[], channel: RecallChannel, at: string, policy: Policy): CapVerdict {
+export function frequencyCap(
+  recent: readonly SentMessage[],
+  channel: RecallChannel,
+  at: string,
+  policy: Policy,
+): CapVerdict {
   const cap = policy.recall.frequencyCap;
   const from = toMillis(at) - cap.windowDays * MS_PER_DAY;
   const inWindow = recent.filter((m) => toMillis(m.sentAt) > from);

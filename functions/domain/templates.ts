@@ -24,7 +24,11 @@ interface Copy {
 type CopyFor = (s: Strategy) => Copy;
 
 const OFFER_ZH = { birthday_coupon: '生日加息券', bonus_rate_coupon: '加息券', lottery: '幸运抽奖' } as const;
-const OFFER_EN = { birthday_coupon: 'a birthday bonus-rate coupon', bonus_rate_coupon: 'a bonus-rate coupon', lottery: 'a prize draw' } as const;
+const OFFER_EN = {
+  birthday_coupon: 'a birthday bonus-rate coupon',
+  bonus_rate_coupon: 'a bonus-rate coupon',
+  lottery: 'a prize draw',
+} as const;
 
 const ZH: Record<Strategy['kind'], CopyFor> = {
   experience_coupon: () => ({

@@ -61,7 +61,11 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** Wall-clock time in a zone as `YYYY-MM-DDTHH:MM:SS` plus the zone name, for people to read. */
 export function localTime(at: Instant, timeZone: string): string {
-  const parts = Object.fromEntries(formatterFor(timeZone).formatToParts(new Date(toMillis(at))).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
+      .formatToParts(new Date(toMillis(at)))
+      .map((p) => [p.type, p.value]),
+  );
   return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second} ${timeZone}`;
 }
 

@@ -7,7 +7,10 @@ export type ChurnReason = (typeof CHURN_REASONS)[number];
 /** Channels the playbook names; any other string is accepted and gets the policy's default base risk. */
 export const KNOWN_CHANNELS = ['distribution', 'invite', 'finance_supermarket', 'organic', 'ads'] as const;
 
-const isoTime = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time, e.g. 2026-11-24T09:00:00Z' });
+const isoTime = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO-8601 time, e.g. 2026-11-24T09:00:00Z',
+});
 const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
 const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
 
@@ -32,7 +35,11 @@ export type Consent = z.infer<typeof ConsentSchema>;
  * and what the policy reads. Money in fen, times in ISO-8601 UTC.
  */
 export const userProfileShape = {
-  userId: z.string().min(1).max(128).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only'),
+  userId: z
+    .string()
+    .min(1)
+    .max(128)
+    .regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only'),
   channel: z.string().min(1).max(64),
   registeredAt: isoTime,
   lastLoginAt: isoTime.optional(),
@@ -42,7 +49,10 @@ export const userProfileShape = {
   totalInvestedFen: fen,
   balanceFen: fen,
   heldBonusProduct: z.boolean(),
-  timeZone: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai').default('Asia/Shanghai'),
+  timeZone: z
+    .string()
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai')
+    .default('Asia/Shanghai'),
   locale: z.enum(['zh-CN', 'en']).default('zh-CN'),
   phone: z
     .string()
@@ -121,12 +131,16 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; issues: Field
 
 export function parseUserRecord(input: unknown): ParseResult<UserRecord> {
   const result = UserRecordSchema.safeParse(input);
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeIssues(result.error) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, issues: describeIssues(result.error) };
 }
 
 export function parseUserProfile(input: unknown): ParseResult<UserProfile> {
   const result = UserProfileSchema.safeParse(input);
-  return result.success ? { ok: true, value: result.data } : { ok: false, issues: describeIssues(result.error) };
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, issues: describeIssues(result.error) };
 }
 
 /** Masks all but the last four digits so logs and the outbox never carry a full phone number. */

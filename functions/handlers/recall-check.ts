@@ -1,6 +1,11 @@
 import middy from '@middy/core';
 import { createLogger } from '../adapters/logger.ts';
-import { type CheckInput, type CheckResult, checkReturn, type RecallStepDeps } from '../use-cases/recall-steps.ts';
+import {
+  type CheckInput,
+  type CheckResult,
+  checkReturn,
+  type RecallStepDeps,
+} from '../use-cases/recall-steps.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
 
 const logger = createLogger('winback-recall');

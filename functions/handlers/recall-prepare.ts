@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { createLogger } from '../adapters/logger.ts';
 import { ESCALATION } from '../domain/assessment.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
-import { RISK_LEVELS, describeIssues, formatIssues } from '../domain/user.ts';
+import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
 

@@ -1,6 +1,11 @@
 import middy from '@middy/core';
 import { createLogger } from '../adapters/logger.ts';
-import { type RecallStepDeps, type SendStepInput, type SendStepResult, sendStep } from '../use-cases/recall-steps.ts';
+import {
+  type RecallStepDeps,
+  type SendStepInput,
+  type SendStepResult,
+  sendStep,
+} from '../use-cases/recall-steps.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
 
 const logger = createLogger('winback-recall');

@@ -4,12 +4,17 @@ import { z } from 'zod';
 import { documentClient } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { createLogger } from '../adapters/logger.ts';
-import { startRecallDepsFromEnv } from './wiring.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
-import { type ScanTotals } from '../domain/analytics.ts';
+import type { ScanTotals } from '../domain/analytics.ts';
 import { describeIssues, formatIssues } from '../domain/user.ts';
+import {
+  noRecalls,
+  type ScanSegmentDeps,
+  type ScanSegmentResult,
+  scanSegment,
+} from '../use-cases/scan-segment.ts';
 import { ScheduledRecalls } from '../use-cases/start-recall.ts';
-import { noRecalls, type ScanSegmentDeps, type ScanSegmentResult, scanSegment } from '../use-cases/scan-segment.ts';
+import { startRecallDepsFromEnv } from './wiring.ts';
 
 export const ScanSegmentEventSchema = z.object({
   asOf: z.iso.datetime({ offset: true }),
@@ -33,9 +38,12 @@ export async function scanSegmentHandler(
   const parsed = ScanSegmentEventSchema.safeParse(event);
   if (!parsed.success) throw new InvalidScanEventError(formatIssues(describeIssues(parsed.error)));
   if (parsed.data.segment >= parsed.data.totalSegments) {
-    throw new InvalidScanEventError(`segment ${parsed.data.segment} is outside 0..${parsed.data.totalSegments - 1}`);
+    throw new InvalidScanEventError(
+      `segment ${parsed.data.segment} is outside 0..${parsed.data.totalSegments - 1}`,
+    );
   }
-  const remainingMs = deps.remainingMs ?? (() => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY);
+  const remainingMs =
+    deps.remainingMs ?? (() => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY);
   return scanSegment(parsed.data, { ...deps, remainingMs });
 }
 

@@ -24,8 +24,12 @@ export interface ScanSummaryDeps {
 }
 
 /** Folds the segments' totals into the run's summary and sends operators the daily digest. */
-export async function scanSummaryHandler(event: ScanSummaryEvent, deps: ScanSummaryDeps): Promise<ScanSummary> {
-  if (!Array.isArray(event?.segments)) throw new TypeError('scan summary needs the segments array of the run');
+export async function scanSummaryHandler(
+  event: ScanSummaryEvent,
+  deps: ScanSummaryDeps,
+): Promise<ScanSummary> {
+  if (!Array.isArray(event?.segments))
+    throw new TypeError('scan summary needs the segments array of the run');
   const totals = mergeTotals(event.segments.map((s) => s.totals));
   const invalidRecords = event.segments.flatMap((s) => s.invalidRecords ?? []).slice(0, 50);
   let digest = formatTotals(totals, `winback daily assessment, as of ${event.asOf}`);
@@ -35,7 +39,11 @@ export async function scanSummaryHandler(event: ScanSummaryEvent, deps: ScanSumm
       .map((r) => `  ${r.userId}: ${r.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`)
       .join('\n');
   }
-  await deps.notifier.notify({ kind: 'daily_digest', subject: `daily digest ${event.asOf.slice(0, 10)}`, message: digest });
+  await deps.notifier.notify({
+    kind: 'daily_digest',
+    subject: `daily digest ${event.asOf.slice(0, 10)}`,
+    message: digest,
+  });
   deps.logger.info('daily scan finished', { asOf: event.asOf, totals });
   return { asOf: event.asOf, totals, invalidRecords, digest };
 }
@@ -44,6 +52,9 @@ const logger = createLogger('winback-scan-summary');
 let deps: ScanSummaryDeps | undefined;
 
 export const handler = middy<ScanSummaryEvent, ScanSummary>().handler(async (event) => {
-  deps ??= { notifier: new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn)), logger };
+  deps ??= {
+    notifier: new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn)),
+    logger,
+  };
   return scanSummaryHandler(event, deps);
 });

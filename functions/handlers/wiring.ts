@@ -6,7 +6,7 @@ import {
   snsClient,
   stepFunctionsClient,
 } from '../adapters/clients.ts';
-import { SmsVoiceV2Sender, SnsSmsSender, PinpointPushSender, type SmsSender } from '../adapters/delivery.ts';
+import { PinpointPushSender, type SmsSender, SmsVoiceV2Sender, SnsSmsSender } from '../adapters/delivery.ts';
 import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { Inbox } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
@@ -41,7 +41,13 @@ export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): 
     inbox: new Inbox(doc, requireEnv(env, ENV.inboxTable)),
     rewards: new Rewards(doc, requireEnv(env, ENV.rewardsTable)),
     ...(pushApp
-      ? { push: new PinpointPushSender(pinpointClient(), pushApp, (env.PUSH_CHANNEL_TYPE as ChannelType) || 'GCM') }
+      ? {
+          push: new PinpointPushSender(
+            pinpointClient(),
+            pushApp,
+            (env.PUSH_CHANNEL_TYPE as ChannelType) || 'GCM',
+          ),
+        }
       : {}),
     sms: smsSenderFromEnv(env),
     policy: policyFromEnv(env),

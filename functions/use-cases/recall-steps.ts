@@ -1,3 +1,10 @@
+import { DeliveryFailedError, type PushSender, type SmsSender } from '../adapters/delivery.ts';
+import { type Inbox, inboxMessageId } from '../adapters/inbox.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
+import type { MessageLedger } from '../adapters/message-ledger.ts';
+import type { RecallRepository } from '../adapters/recall-repository.ts';
+import { type Rewards, rewardIdFor } from '../adapters/rewards.ts';
+import type { UserRepository } from '../adapters/user-repository.ts';
 import { assess, type RecallChannel, recallPlan } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
 import {
@@ -13,13 +20,6 @@ import {
 import { renderMessage } from '../domain/templates.ts';
 import { addDays, addHours, isQuietTime, localTime, nextSendableTime, toIso } from '../domain/time.ts';
 import { maskPhone, parseUserRecord, type UserRecord } from '../domain/user.ts';
-import { DeliveryFailedError, type PushSender, type SmsSender } from '../adapters/delivery.ts';
-import { type Inbox, inboxMessageId } from '../adapters/inbox.ts';
-import type { WinbackLogger } from '../adapters/logger.ts';
-import type { MessageLedger } from '../adapters/message-ledger.ts';
-import type { RecallRepository } from '../adapters/recall-repository.ts';
-import { rewardIdFor, type Rewards } from '../adapters/rewards.ts';
-import type { UserRepository } from '../adapters/user-repository.ts';
 
 export interface RecallStepDeps {
   users: UserRepository;
@@ -42,13 +42,18 @@ export interface PreparedRecall extends RecallRoutePlan {
   rewardId?: string;
 }
 
-async function loadUser(userId: string, deps: Pick<RecallStepDeps, 'users' | 'logger'>): Promise<UserRecord | undefined> {
+async function loadUser(
+  userId: string,
+  deps: Pick<RecallStepDeps, 'users' | 'logger'>,
+): Promise<UserRecord | undefined> {
   const item = await deps.users.get(userId);
   if (!item) return undefined;
   const parsed = parseUserRecord(item);
   if (!parsed.ok) {
     deps.logger.warn('invalid user record in a recall', { userId, issues: parsed.issues });
-    throw new InvalidUserRecordError(`user ${userId} has an invalid record: ${parsed.issues.map((i) => i.field).join(', ')}`);
+    throw new InvalidUserRecordError(
+      `user ${userId} has an invalid record: ${parsed.issues.map((i) => i.field).join(', ')}`,
+    );
   }
   return parsed.value;
 }
@@ -66,7 +71,14 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
   const nowIso = now.toISOString();
   const user = await loadUser(start.userId, deps);
   if (!user) {
-    const plan: PreparedRecall = { route: 'skip', skipReason: 'user_not_found', channels: [], strategies: [], holdout: false, sendAt: nowIso };
+    const plan: PreparedRecall = {
+      route: 'skip',
+      skipReason: 'user_not_found',
+      channels: [],
+      strategies: [],
+      holdout: false,
+      sendAt: nowIso,
+    };
     await deps.recalls.setPlan(start.recallId, plan, false);
     return plan;
   }
@@ -77,11 +89,18 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
     assessment.status === 'active' && start.trigger !== 'scheduled'
       ? recallPlan(user, deps.policy, now, 'at_risk', level, assessment.reasons)
       : assessment.plan;
-  const holdout = start.trigger !== 'manual' && isHoldout(user.userId, start.startedAt, deps.policy.recall.holdoutShare);
+  const holdout =
+    start.trigger !== 'manual' && isHoldout(user.userId, start.startedAt, deps.policy.recall.holdoutShare);
   const routed =
     assessment.status === 'active' && start.trigger === 'scheduled'
       ? { route: 'skip' as const, skipReason: 'not_at_risk' as const, channels: [], strategies: [] }
-      : routeRecall(plan, level, { holdout, startAt: start.startAt, strategy: start.strategy }, deps.policy, user);
+      : routeRecall(
+          plan,
+          level,
+          { holdout, startAt: start.startAt, strategy: start.strategy },
+          deps.policy,
+          user,
+        );
 
   let rewardId: string | undefined;
   const reward = routed.strategies.find((s) => s.kind === 'conditional_reward');
@@ -146,7 +165,11 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
   const at = now.toISOString();
   const { recallId, userId, channel } = input;
   const waitAfter = (sentAt: string, tz: string) =>
-    nextSendableTime(addHours(sentAt, waitHoursAfter(channel, deps.policy)), tz, deps.policy.recall.quietHours);
+    nextSendableTime(
+      addHours(sentAt, waitHoursAfter(channel, deps.policy)),
+      tz,
+      deps.policy.recall.quietHours,
+    );
   const skipped = async (result: SendOutcome, detail?: string): Promise<SendStepResult> => {
     await deps.recalls.appendStep(recallId, { step: channel, result, at, ...(detail ? { detail } : {}) });
     return { channel, result, at, waitUntil: at, ...(detail ? { detail } : {}) };
@@ -158,10 +181,16 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
 
   const previous = await deps.ledger.get(recallId, channel);
   if (previous?.status === 'sent' && previous.sentAt) {
-    return { channel, result: 'sent', at: previous.sentAt, waitUntil: waitAfter(previous.sentAt, user.timeZone) };
+    return {
+      channel,
+      result: 'sent',
+      at: previous.sentAt,
+      waitUntil: waitAfter(previous.sentAt, user.timeZone),
+    };
   }
 
-  const consent = channel === 'in_app' ? user.consent.inApp : channel === 'push' ? user.consent.push : user.consent.sms;
+  const consent =
+    channel === 'in_app' ? user.consent.inApp : channel === 'push' ? user.consent.push : user.consent.sms;
   if (!consent) return skipped('no_consent');
   const address = channel === 'push' ? user.pushAddress : channel === 'sms' ? user.phone : user.userId;
   if (!address) return skipped('no_address');
@@ -181,7 +210,12 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
   const message = renderMessage(strategy, channel, user.locale);
   const claim = await deps.ledger.claim(recallId, channel, userId, at);
   if (claim.kind === 'already_sent' && claim.record.sentAt) {
-    return { channel, result: 'sent', at: claim.record.sentAt, waitUntil: waitAfter(claim.record.sentAt, user.timeZone) };
+    return {
+      channel,
+      result: 'sent',
+      at: claim.record.sentAt,
+      waitUntil: waitAfter(claim.record.sentAt, user.timeZone),
+    };
   }
 
   let providerMessageId: string | undefined;
@@ -208,12 +242,18 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
       }
       providerMessageId = pushed.providerMessageId;
     } else {
-      providerMessageId = (await deps.sms.send(address, message.body, { recallId, step: channel })).providerMessageId;
+      providerMessageId = (await deps.sms.send(address, message.body, { recallId, step: channel }))
+        .providerMessageId;
     }
   } catch (error) {
     const reason = `${(error as Error).name}: ${(error as Error).message}`;
     await deps.ledger.markFailed(recallId, channel, reason);
-    await deps.recalls.appendStep(recallId, { step: channel, result: 'failed', at, detail: `attempt ${claim.kind === 'claimed' ? claim.attempt : 1}: ${reason}` });
+    await deps.recalls.appendStep(recallId, {
+      step: channel,
+      result: 'failed',
+      at,
+      detail: `attempt ${claim.kind === 'claimed' ? claim.attempt : 1}: ${reason}`,
+    });
     throw new DeliveryFailedError(`${channel} delivery failed for ${recallId}: ${reason}`);
   }
 
@@ -222,7 +262,8 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
     localTime: localTime(now, user.timeZone),
     title: message.title,
     text: message.body,
-    address: channel === 'sms' ? maskPhone(address) : channel === 'push' ? `${address.slice(0, 6)}…` : 'inbox',
+    address:
+      channel === 'sms' ? maskPhone(address) : channel === 'push' ? `${address.slice(0, 6)}…` : 'inbox',
     providerMessageId,
   });
   await deps.recalls.appendStep(recallId, { step: channel, result: 'sent', at });
@@ -252,7 +293,8 @@ export async function checkReturn(input: CheckInput, deps: RecallStepDeps): Prom
   const back = cameBackSince(user, input.startedAt);
   if (back) return { returned: true, after: input.after, how: back.how, at: back.at };
   const inApp = await deps.inbox.forRecall(input.userId, input.recallId);
-  if (inApp?.openedAt) return { returned: true, after: input.after, how: 'message_opened', at: inApp.openedAt };
+  if (inApp?.openedAt)
+    return { returned: true, after: input.after, how: 'message_opened', at: inApp.openedAt };
   return notYet;
 }
 
@@ -301,7 +343,9 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
     returnedAt,
     returnedBy,
     winningStep,
-    ...(input.error ? { error: `${input.error.Error ?? 'Error'}: ${(input.error.Cause ?? '').slice(0, 500)}` } : {}),
+    ...(input.error
+      ? { error: `${input.error.Error ?? 'Error'}: ${(input.error.Cause ?? '').slice(0, 500)}` }
+      : {}),
   });
   const watchUntil = outcome === 'returned' ? addDays(now, deps.policy.recall.relapseWatchDays) : undefined;
   await deps.users.closeRecall(input.userId, input.recallId, closedAt, outcome, watchUntil);

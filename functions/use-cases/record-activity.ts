@@ -1,13 +1,21 @@
-import type { WinbackLogger } from '../adapters/logger.ts';
 import type { ActivityLog } from '../adapters/activity-log.ts';
 import type { Inbox } from '../adapters/inbox.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
 import type { RewardRecord, Rewards } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 
 /** What the app's backend reports about a user; each updates exactly the fields the policy reads. */
 export type ActivityEvent =
   | { eventId: string; userId: string; type: 'login'; at: string }
-  | { eventId: string; userId: string; type: 'investment'; at: string; amountFen: number; productId: string; bonusRate: boolean }
+  | {
+      eventId: string;
+      userId: string;
+      type: 'investment';
+      at: string;
+      amountFen: number;
+      productId: string;
+      bonusRate: boolean;
+    }
   | { eventId: string; userId: string; type: 'balance'; at: string; balanceFen: number }
   | { eventId: string; userId: string; type: 'message_opened'; at: string; messageId: string };
 
@@ -58,7 +66,11 @@ export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): 
     return { eventId, status: 'applied', unlockedRewards: unlocked.map((r) => r.rewardId) };
   } catch (error) {
     await deps.events.release(eventId);
-    deps.logger.error('activity event not applied; released for retry', { eventId, userId, error: (error as Error).message });
+    deps.logger.error('activity event not applied; released for retry', {
+      eventId,
+      userId,
+      error: (error as Error).message,
+    });
     throw error;
   }
 }

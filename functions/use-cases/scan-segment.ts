@@ -1,9 +1,9 @@
-import { type Assessment, assess } from '../domain/assessment.ts';
-import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
-import type { Policy } from '../domain/policy.ts';
-import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { forEachLimited, type ScanCursor, type UserRepository } from '../adapters/user-repository.ts';
+import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
+import { type Assessment, assess } from '../domain/assessment.ts';
+import type { Policy } from '../domain/policy.ts';
+import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
 
 /**
  * What the scan does with each assessed user beyond recording it. The recall workflow plugs in
@@ -60,7 +60,10 @@ const MAX_INVALID_SAMPLES = 20;
  * recall trigger → next page, until the segment ends or the time budget says hand over.
  * Only one page is held at a time.
  */
-export async function scanSegment(input: ScanSegmentInput, deps: ScanSegmentDeps): Promise<ScanSegmentResult> {
+export async function scanSegment(
+  input: ScanSegmentInput,
+  deps: ScanSegmentDeps,
+): Promise<ScanSegmentResult> {
   const asOf = new Date(input.asOf);
   const totals = input.totals ?? emptyTotals();
   const invalidRecords: InvalidRecord[] = [];
@@ -76,7 +79,8 @@ export async function scanSegment(input: ScanSegmentInput, deps: ScanSegmentDeps
         totals.invalid++;
         const userId = typeof item.userId === 'string' ? item.userId : '(record without userId)';
         deps.logger.warn('invalid user record skipped', { userId, issues: parsed.issues });
-        if (invalidRecords.length < MAX_INVALID_SAMPLES) invalidRecords.push({ userId, issues: parsed.issues });
+        if (invalidRecords.length < MAX_INVALID_SAMPLES)
+          invalidRecords.push({ userId, issues: parsed.issues });
         return;
       }
       const assessment = assess(parsed.value, deps.policy, asOf);

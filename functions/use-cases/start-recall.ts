@@ -1,13 +1,19 @@
-import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
-import type { Policy } from '../domain/policy.ts';
-import { hasRelapsed, type RecallStart, type RecallTrigger as Trigger, recallEligibility, recallIdFor } from '../domain/recall.ts';
-import { addDays } from '../domain/time.ts';
-import type { RiskLevel, UserRecord } from '../domain/user.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { OperatorNotifier } from '../adapters/operator-notifier.ts';
 import type { RecallRepository } from '../adapters/recall-repository.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { WorkflowStarter } from '../adapters/workflow-starter.ts';
+import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
+import type { Policy } from '../domain/policy.ts';
+import {
+  hasRelapsed,
+  type RecallStart,
+  recallEligibility,
+  recallIdFor,
+  type RecallTrigger as Trigger,
+} from '../domain/recall.ts';
+import { addDays } from '../domain/time.ts';
+import type { RiskLevel, UserRecord } from '../domain/user.ts';
 import type { RecallTrigger } from './scan-segment.ts';
 
 export interface StartRecallDeps {
@@ -44,13 +50,17 @@ export type StartRecallResult =
  * episode once → start the execution named after it → note the execution on the episode.
  * Every step is safe to repeat, so a re-run of the day or a retry opens nothing twice.
  */
-export async function startRecall(req: StartRecallRequest, deps: StartRecallDeps): Promise<StartRecallResult> {
+export async function startRecall(
+  req: StartRecallRequest,
+  deps: StartRecallDeps,
+): Promise<StartRecallResult> {
   const recallId = recallIdFor(req.userId, req.trigger, req.at, req.discriminator);
   const cooldownStart = req.respectCooldown ? addDays(req.at, -deps.policy.recall.cooldownDays) : undefined;
   if ((await deps.users.openRecall(req.userId, recallId, cooldownStart)) === 'conflict') {
     const current = await deps.users.get(req.userId);
     if (!current) return { status: 'user_not_found' };
-    if (typeof current.activeRecallId === 'string') return { status: 'already_active', recallId: current.activeRecallId };
+    if (typeof current.activeRecallId === 'string')
+      return { status: 'already_active', recallId: current.activeRecallId };
     return { status: 'cooldown' };
   }
   const start: RecallStart = {

@@ -40,7 +40,10 @@ function synthDemo(): CfnTemplate {
     sortKey: { name: 'at', type: dynamodb.AttributeType.STRING },
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
   });
-  events.addLocalSecondaryIndex({ indexName: 'byKind', sortKey: { name: 'kind', type: dynamodb.AttributeType.STRING } });
+  events.addLocalSecondaryIndex({
+    indexName: 'byKind',
+    sortKey: { name: 'kind', type: dynamodb.AttributeType.STRING },
+  });
   // No tag: falls back to the logical id.
 
   const fn = new lambda.Function(stack, 'StepFn', {
@@ -52,7 +55,9 @@ function synthDemo(): CfnTemplate {
   const pause = new sfn.Wait(stack, 'Pause', { time: sfn.WaitTime.secondsPath('$.delaySeconds') });
   const second = new tasks.LambdaInvoke(stack, 'Recheck', { lambdaFunction: fn, outputPath: '$.Payload' });
   const each = new sfn.Map(stack, 'NotifyEach', { itemsPath: '$.channels', resultPath: '$.sent' });
-  each.itemProcessor(new tasks.LambdaInvoke(stack, 'Notify', { lambdaFunction: fn, outputPath: '$.Payload' }));
+  each.itemProcessor(
+    new tasks.LambdaInvoke(stack, 'Notify', { lambdaFunction: fn, outputPath: '$.Payload' }),
+  );
   const definition = first
     .next(pause)
     .next(second)
@@ -128,13 +133,17 @@ describe('template', () => {
     expect(demo.TimeoutSeconds).toBe(30 * 24 * 3600);
     const score = demo.States.Score as { Resource: string; Parameters: { FunctionName: string } };
     expect(score.Resource).toBe('arn:aws:states:::lambda:invoke');
-    expect(score.Parameters.FunctionName).toMatch(/^arn:aws:lambda:us-east-1:123456789012:function:StepFn[0-9A-F]+$/);
+    expect(score.Parameters.FunctionName).toMatch(
+      /^arn:aws:lambda:us-east-1:123456789012:function:StepFn[0-9A-F]+$/,
+    );
     expect(demo.States.Pause).toMatchObject({ Type: 'Wait', SecondsPath: '$.delaySeconds' });
   });
 
   it('rejects DefinitionS3Location clearly', () => {
     const t: CfnTemplate = {
-      Resources: { Sm: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionS3Location: {} } } },
+      Resources: {
+        Sm: { Type: 'AWS::StepFunctions::StateMachine', Properties: { DefinitionS3Location: {} } },
+      },
     };
     expect(() => stateMachinesFromTemplate(t)).toThrow(/Sm uses DefinitionS3Location/);
   });
@@ -154,11 +163,14 @@ describe('template', () => {
 
   it('resolves Fn::Sub, pseudo parameters and nested joins', () => {
     const t: CfnTemplate = { Resources: { Topic: { Type: 'AWS::SNS::Topic' } } };
-    expect(resolveIntrinsics({ 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${Topic}:${!Lit}' }, t)).toBe(
-      'arn:aws:x:us-east-1:arn:aws:sns:us-east-1:123456789012:Topic:${Lit}',
-    );
     expect(
-      resolveIntrinsics({ 'Fn::Join': ['/', ['a', { 'Fn::Join': ['', [{ Ref: 'AWS::AccountId' }, '!']] }]] }, t),
+      resolveIntrinsics({ 'Fn::Sub': 'arn:${AWS::Partition}:x:${AWS::Region}:${Topic}:${!Lit}' }, t),
+    ).toBe('arn:aws:x:us-east-1:arn:aws:sns:us-east-1:123456789012:Topic:${Lit}');
+    expect(
+      resolveIntrinsics(
+        { 'Fn::Join': ['/', ['a', { 'Fn::Join': ['', [{ Ref: 'AWS::AccountId' }, '!']] }]] },
+        t,
+      ),
     ).toBe('a/123456789012!');
     expect(() => resolveIntrinsics({ 'Fn::If': ['c', 1, 2] }, t)).toThrow(/Fn::If/);
   });
@@ -177,7 +189,9 @@ describe('template', () => {
       await dynamo.doc.send(
         new PutCommand({ TableName: users.name, Item: { pk: 'u1', sk: 'profile', email: undefined } }),
       );
-      const got = await dynamo.doc.send(new GetCommand({ TableName: users.name, Key: { pk: 'u1', sk: 'profile' } }));
+      const got = await dynamo.doc.send(
+        new GetCommand({ TableName: users.name, Key: { pk: 'u1', sk: 'profile' } }),
+      );
       expect(got.Item).toEqual({ pk: 'u1', sk: 'profile' });
     });
   });

@@ -32,7 +32,9 @@ const recall = {
   States: {
     Load: invoke(
       { Next: 'Pause' },
-      { Parameters: { FunctionName: FN, Payload: { 'user.$': '$.user', 'execution.$': '$$.Execution.Name' } } },
+      {
+        Parameters: { FunctionName: FN, Payload: { 'user.$': '$.user', 'execution.$': '$$.Execution.Name' } },
+      },
     ),
     Pause: { Type: 'Wait', SecondsPath: '$.waitSeconds', Next: 'Check' },
     Check: invoke({ Next: 'AtRisk' }),
@@ -140,7 +142,10 @@ describe('LocalWorkflow', () => {
     await Promise.all([slow.done, fast.done]);
     expect(fast.stoppedAt).toBe(plus(60));
     expect(slow.stoppedAt).toBe(plus(300));
-    expect(log.filter((l) => l.startsWith('Check'))).toEqual([`Check fast @${plus(60)}`, `Check slow @${plus(300)}`]);
+    expect(log.filter((l) => l.startsWith('Check'))).toEqual([
+      `Check fast @${plus(60)}`,
+      `Check slow @${plus(300)}`,
+    ]);
     expect(workflow.list().map((e) => e.name)).toEqual(['slow', 'fast']);
     expect(workflow.describe('fast')).toBe(fast);
   });
@@ -227,11 +232,15 @@ describe('LocalWorkflow', () => {
     const execution = workflow.start('catch', { user: 'u9' });
     await execution.done;
     expect(execution.status).toBe('SUCCEEDED');
-    const forgotten = (execution.output as { forgotten: { user: string; error: { Error: string; Cause: string } } })
-      .forgotten;
+    const forgotten = (
+      execution.output as { forgotten: { user: string; error: { Error: string; Cause: string } } }
+    ).forgotten;
     expect(forgotten.user).toBe('u9');
     expect(forgotten.error.Error).toBe('UserGone');
-    expect(JSON.parse(forgotten.error.Cause)).toMatchObject({ errorType: 'UserGone', errorMessage: 'no such user' });
+    expect(JSON.parse(forgotten.error.Cause)).toMatchObject({
+      errorType: 'UserGone',
+      errorMessage: 'no such user',
+    });
     expect(execution.history.some((e) => e.type === 'StateCaught' && e.state === 'Lookup')).toBe(true);
   });
 
@@ -312,7 +321,11 @@ describe('LocalWorkflow', () => {
       States: {
         Ctx: {
           Type: 'Pass',
-          Parameters: { 'name.$': '$$.Execution.Name', 'start.$': '$$.Execution.StartTime', 'id.$': '$$.Execution.Id' },
+          Parameters: {
+            'name.$': '$$.Execution.Name',
+            'start.$': '$$.Execution.StartTime',
+            'id.$': '$$.Execution.Id',
+          },
           End: true,
         },
       },
