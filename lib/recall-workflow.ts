@@ -193,8 +193,10 @@ export class RecallWorkflow extends Construct {
         retryOnServiceExceptions: false,
       });
       this.guard(check, failed);
-      // A delivery that still fails after its retries is recorded and the escalation moves on.
-      send.addCatch(check, { errors: ['States.ALL'], resultPath: `$.${step.resultKey}Error` });
+      // A delivery that still fails after its retries is recorded and the escalation moves on;
+      // anything else is a fault, and the recall closes as failed rather than hanging.
+      send.addCatch(check, { errors: DELIVERY_RETRY.errors, resultPath: `$.${step.resultKey}Error` });
+      send.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
       const wait = new Wait(this, step.wait, {
         time: WaitTime.timestampPath(`$.${step.resultKey}.waitUntil`),
       });

@@ -256,6 +256,21 @@ export class Runtime {
     return { execution, summary: execution.output as ScanSummary };
   }
 
+  /**
+   * Executions live in this process only; an episode left open by an earlier run is started again
+   * from the top. The ledger makes that safe: steps already sent answer with their first send.
+   */
+  async resumeOpenRecalls(): Promise<number> {
+    let resumed = 0;
+    for await (const r of this.recalls.scanAll()) {
+      if (r.outcome || this.recallWorkflow.describe(r.recallId)) continue;
+      const { recallId, userId, trigger, level, startedAt, startAt, strategy } = r;
+      this.recallWorkflow.start(recallId, { recallId, userId, trigger, level, startedAt, ...(startAt ? { startAt } : {}), ...(strategy ? { strategy } : {}) });
+      resumed++;
+    }
+    return resumed;
+  }
+
   /** Advances simulated time to `at`, letting every recall step that falls due run at its own time. */
   async advanceTo(at: Date | string): Promise<void> {
     await this.clock.advanceTo(at);

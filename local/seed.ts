@@ -75,7 +75,7 @@ const HIGH_VALUE_FEN = 10_000_000;
 const PRODUCTS = ['money_market', 'fixed_term_90d', 'fixed_term_365d', 'bond_fund', 'index_fund', 'gold'];
 
 /** mulberry32: tiny, fast and good enough for test data; not for anything secret. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -30,7 +30,10 @@ import { type AslDefinition, PLACEHOLDER_ACCOUNT, PLACEHOLDER_REGION } from './t
  * - Retries happen at once (retryIntervalOverrides 0): backoff takes no simulated time. They are in the
  *   history as `StateRetried`.
  * - Top-level `TimeoutSeconds` is dropped (the library would enforce it on a real timer). Task
- *   `TimeoutSeconds` stay on real timers, capped so Node's timer cannot overflow.
+ *   `TimeoutSeconds` stay on real timers, capped so Node's timer cannot overflow; a Task without one gets
+ *   that cap instead of the library's 60 s default.
+ * - Each running Task, including a parked Wait, has such a real timer armed inside the library, so an
+ *   execution left waiting on the clock keeps the Node process alive: call `stopAll()` before exiting.
  * - The library overwrites `$$.Execution.StartTime` with the real time and, inside Map iterations,
  *   `$$.Execution.Input` with the item. Paths reading either are rewritten to private context fields
  *   holding the simulated start time and the execution input.
@@ -128,7 +131,7 @@ export class LocalWorkflow {
     this.arn = `arn:aws:states:${PLACEHOLDER_REGION}:${PLACEHOLDER_ACCOUNT}:stateMachine:${this.name}`;
     this.#clock = opts.clock;
     this.#prepared = prepare(opts.definition, opts.tasks);
-    this.#machine = new StateMachine(this.#prepared.definition);
+    this.#machine = createMachine(this.#prepared.definition);
   }
 
   /**
@@ -136,7 +139,7 @@ export class LocalWorkflow {
    * when the input is the same, and otherwise throws ExecutionAlreadyExistsError.
    */
   start(name: string, input: unknown = {}): LocalExecution {
-    if (!/^[^\s<>{}[\]?*"#%\\^|~`$&,;:/\u0000-\u001f\u007f-\u009f]{1,80}$/u.test(name)) {
+    if (!isValidExecutionName(name)) {
       throw Object.assign(new Error(`Invalid execution name: '${name}'`), { name: 'InvalidName' });
     }
     const normalized = toJson(input);
@@ -285,6 +288,20 @@ export class LocalWorkflow {
   }
 }
 
+// asl-validator compiles its schemas on every call (~100 ms); a definition is validated once per process.
+const validatedDefinitions = new Set<string>();
+
+function createMachine(definition: AslDefinition): StateMachine {
+  const key = JSON.stringify(definition);
+  const validated = validatedDefinitions.has(key);
+  const machine = new StateMachine(
+    definition,
+    validated ? { validationOptions: { noValidate: true } } : undefined,
+  );
+  validatedDefinitions.add(key);
+  return machine;
+}
+
 /**
  * State transitions as Step Functions bills Standard workflows: every state entered, including states
  * inside Map iterations and Parallel branches (the library forwards those into the root history), plus
@@ -324,8 +341,12 @@ function prepare(definition: AslDefinition, tasks: Record<string, LocalTask>): P
       switch (state.Type) {
         case 'Task':
           prepared.tasks.set(name, taskSpec(name, state, tasks));
+          // The library defaults to a 60 s real-time limit; AWS's default is effectively unlimited, and a big
+          // local batch on a slow machine must not time out where it would not on AWS.
           if (typeof state.TimeoutSeconds === 'number') {
             state.TimeoutSeconds = Math.min(state.TimeoutSeconds, MAX_TASK_TIMEOUT_SECONDS);
+          } else if (state.TimeoutSecondsPath === undefined) {
+            state.TimeoutSeconds = MAX_TASK_TIMEOUT_SECONDS;
           }
           break;
         case 'Wait':
@@ -442,6 +463,15 @@ function runtimeError(message: string): Error {
     name: 'States.Runtime',
     isRetryable: false,
     isCatchable: false,
+  });
+}
+
+/** The StartExecution name rule: 1-80 characters, no whitespace, brackets, wildcards, punctuation or control characters. */
+function isValidExecutionName(name: string): boolean {
+  if (name.length < 1 || name.length > 80 || /[\s<>{}[\]?*"#%\\^|~`$&,;:/]/u.test(name)) return false;
+  return ![...name].some((ch) => {
+    const code = ch.codePointAt(0) ?? 0;
+    return code < 0x20 || (code >= 0x7f && code <= 0x9f);
   });
 }
 

@@ -82,8 +82,17 @@ export class MessageLedger {
         TableName: this.tableName,
         Key: { recallId, step },
         UpdateExpression:
-          'SET #status = :sent, sentAt = :sentAt, localTime = :lt, title = :title, #text = :text, address = :addr, providerMessageId = :pid',
-        ExpressionAttributeNames: { '#status': 'status', '#text': 'text' },
+          'SET #status = :sent, #sentAt = :sentAt, #localTime = :lt, #title = :title, #text = :text, #address = :addr, #pid = :pid',
+        // Several of these names are DynamoDB reserved words; aliasing all of them keeps that from biting later.
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#sentAt': 'sentAt',
+          '#localTime': 'localTime',
+          '#title': 'title',
+          '#text': 'text',
+          '#address': 'address',
+          '#pid': 'providerMessageId',
+        },
         ExpressionAttributeValues: {
           ':sent': 'sent',
           ':sentAt': sent.sentAt,

@@ -310,6 +310,8 @@ export interface CloseInput {
 
 export interface CloseResult {
   recallId: string;
+  userId: string;
+  holdout: boolean;
   outcome: RecallOutcome;
   closedAt: string;
   winningStep?: RecallChannel;
@@ -351,6 +353,8 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
   await deps.users.closeRecall(input.userId, input.recallId, closedAt, outcome, watchUntil);
   return {
     recallId: input.recallId,
+    userId: input.userId,
+    holdout: input.plan?.holdout ?? false,
     outcome,
     closedAt,
     ...(winningStep ? { winningStep } : {}),

@@ -314,6 +314,39 @@ describe('LocalWorkflow', () => {
     expect(execution.stoppedAt).toBe(plus(140));
   });
 
+  it('runs Parallel branches with their own waits, counting branch transitions', async () => {
+    const clock = new SimulatedClock(new Date(T0));
+    const definition = {
+      StartAt: 'Both',
+      States: {
+        Both: {
+          Type: 'Parallel',
+          Branches: [
+            {
+              StartAt: 'Short',
+              States: {
+                Short: { Type: 'Wait', Seconds: 5, Next: 'A' },
+                A: { Type: 'Task', Resource: FN, End: true },
+              },
+            },
+            { StartAt: 'B', States: { B: { Type: 'Task', Resource: FN, End: true } } },
+          ],
+          End: true,
+        },
+      },
+    } as AslDefinition;
+    const workflow = new LocalWorkflow({
+      definition,
+      clock,
+      tasks: { A: async () => `A@${clock.nowIso()}`, B: async () => `B@${clock.nowIso()}` },
+    });
+    const execution = workflow.start('par', {});
+    await clock.advanceBy(60_000);
+    await execution.done;
+    expect(execution.output).toEqual([`A@${plus(5)}`, `B@${T0}`]);
+    expect(countTransitions(execution.history)).toBe(4);
+  });
+
   it('gives the context simulated start time and execution name', async () => {
     const clock = new SimulatedClock(new Date(T0));
     const definition = {
