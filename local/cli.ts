@@ -53,7 +53,8 @@ function positiveInt(value: string | undefined, name: string, fallback: number):
 }
 
 function needDataDir(dataDir: string | undefined, command: string): string {
-  if (!dataDir) throw new UsageError(`${command} needs --data-dir DIR (the store written by demo, import or serve)`);
+  if (!dataDir)
+    throw new UsageError(`${command} needs --data-dir DIR (the store written by demo, import or serve)`);
   return dataDir;
 }
 
@@ -125,7 +126,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'export': {
       const kind = positionals[0] as ExportKind | undefined;
-      if (!kind || !EXPORTS.includes(kind)) throw new UsageError(`export needs one of: ${EXPORTS.join(', ')}`);
+      if (!kind || !EXPORTS.includes(kind))
+        throw new UsageError(`export needs one of: ${EXPORTS.join(', ')}`);
       const rt = await Runtime.start({ start: new Date(), dataDir: needDataDir(dataDir, 'export') });
       try {
         const n = await runExport(rt, kind, process.stdout);
@@ -163,7 +165,10 @@ export async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError || (error as Error).name === 'TypeError' && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof UsageError ||
+    ((error as Error).name === 'TypeError' && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
+  ) {
     process.stderr.write(`winback: ${(error as Error).message}\nRun "winback help" for usage.\n`);
     process.exitCode = 2;
   } else {

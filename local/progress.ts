@@ -23,7 +23,9 @@ export class ProgressBar {
       const decile = Math.floor(ratio * 10);
       if (decile > this.lastDecile) {
         this.lastDecile = decile;
-        this.out.write(`${this.label}: ${this.done.toLocaleString('en-US')}/${this.total.toLocaleString('en-US')} (${decile * 10}%)\n`);
+        this.out.write(
+          `${this.label}: ${this.done.toLocaleString('en-US')}/${this.total.toLocaleString('en-US')} (${decile * 10}%)\n`,
+        );
       }
     }
   }

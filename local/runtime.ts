@@ -184,6 +184,8 @@ export class Runtime {
   readonly starter: WorkflowStarter = {
     start: async (name: string, input: object): Promise<StartedExecution> => {
       const existing = this.recallWorkflow.describe(name);
+      // Like StepFunctionsStarter: a name already used (other input, or finished) is a repeat, not an error.
+      if (existing) return { executionArn: existing.arn, alreadyStarted: true };
       const execution = this.recallWorkflow.start(name, input);
       return { executionArn: execution.arn, alreadyStarted: existing !== undefined };
     },
@@ -265,7 +267,15 @@ export class Runtime {
     for await (const r of this.recalls.scanAll()) {
       if (r.outcome || this.recallWorkflow.describe(r.recallId)) continue;
       const { recallId, userId, trigger, level, startedAt, startAt, strategy } = r;
-      this.recallWorkflow.start(recallId, { recallId, userId, trigger, level, startedAt, ...(startAt ? { startAt } : {}), ...(strategy ? { strategy } : {}) });
+      this.recallWorkflow.start(recallId, {
+        recallId,
+        userId,
+        trigger,
+        level,
+        startedAt,
+        ...(startAt ? { startAt } : {}),
+        ...(strategy ? { strategy } : {}),
+      });
       resumed++;
     }
     return resumed;

@@ -1,7 +1,7 @@
 import type { RecallChannel } from '../functions/domain/assessment.ts';
 import { MS_PER_DAY, MS_PER_HOUR, toMillis } from '../functions/domain/time.ts';
-import { recordActivity } from '../functions/use-cases/record-activity.ts';
 import type { SendStepInput, SendStepResult } from '../functions/use-cases/recall-steps.ts';
+import { recordActivity } from '../functions/use-cases/record-activity.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -49,7 +49,11 @@ export class UserSimulator {
     const roll = hashUnit(this.seed, `${input.recallId}|${input.channel}`);
     if (roll >= COMEBACK_CHANCE[input.channel]) return;
     const hours = 1 + Math.floor(hashUnit(this.seed, `${input.recallId}|${input.channel}|h`) * 30);
-    this.comeBack(input.userId, toMillis(result.at) + hours * MS_PER_HOUR, `${input.recallId}-${input.channel}`);
+    this.comeBack(
+      input.userId,
+      toMillis(result.at) + hours * MS_PER_HOUR,
+      `${input.recallId}-${input.channel}`,
+    );
   }
 
   /** Organic returns for the users being watched; called once per simulated day. */
@@ -79,7 +83,15 @@ export class UserSimulator {
         await recordActivity({ eventId: `sim-${key}-login`, userId, type: 'login', at }, deps);
         if (invest) {
           await recordActivity(
-            { eventId: `sim-${key}-invest`, userId, type: 'investment', at, amountFen, productId: 'demo-fund', bonusRate: false },
+            {
+              eventId: `sim-${key}-invest`,
+              userId,
+              type: 'investment',
+              at,
+              amountFen,
+              productId: 'demo-fund',
+              bonusRate: false,
+            },
             deps,
           );
         }

@@ -225,7 +225,8 @@ export class UserRepository {
           TableName: this.tableName,
           Key: { userId },
           UpdateExpression: 'SET maxInvestFen = :amt',
-          ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
+          ConditionExpression:
+            'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
           ExpressionAttributeValues: { ':amt': amountFen },
         }),
       );

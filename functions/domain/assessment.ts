@@ -52,7 +52,7 @@ const NO_PLAN: RecallPlan = Object.freeze({
 });
 
 function clamp01(x: number): number {
-  return x < 0 ? 0 : x > 1 ? 1 : x;
+  return x < 0 ? 0 : Math.min(x, 1);
 }
 
 /**
@@ -123,7 +123,7 @@ export function assess(user: UserRecord, policy: Policy, asOf: Date): Assessment
     score += weights.highValueLapsed;
   }
 
-  score = Math.round(score > 100 ? 100 : score);
+  score = Math.round(Math.min(score, 100));
 
   const churned = loginDays >= policy.churn.inactiveDays && investDays >= policy.churn.inactiveDays;
   const high = loginDays > policy.highRisk.loginDaysOver && balance < policy.highRisk.balanceUnderFen;

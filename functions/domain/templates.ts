@@ -161,7 +161,6 @@ export function renderMessage(strategy: Strategy, channel: RecallChannel, locale
 
 /** SMS segments the text takes: 70 per part for UCS-2 (any non-GSM character), 160 for GSM-7. */
 export function smsSegments(text: string): number {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: GSM-7 basic set includes LF and CR.
   const gsm = /^[\n\r\x20-\x7e£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà]*$/.test(text);
   const single = gsm ? 160 : 70;
   const multi = gsm ? 153 : 67;

@@ -35,7 +35,9 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     config: opts.segments ? { scanSegments: opts.segments } : {},
   });
   try {
-    say(`winback demo: embedded store ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}, tables and state machines from the synthesized stack`);
+    say(
+      `winback demo: embedded store ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}, tables and state machines from the synthesized stack`,
+    );
     const existing = await rt.clients.doc.send(new ScanCommand({ TableName: rt.tables.Users, Limit: 1 }));
     if ((existing.Items ?? []).length > 0) {
       say('the store already holds users: using them (delete the data dir to start afresh)');
@@ -87,10 +89,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       issuedFen += reward.amountFen;
       if (reward.status === 'unlocked') unlocked++;
     }
-    say(`rewards: ${issued} conditional rewards issued (${formatYuan(issuedFen)} in all), ${unlocked} unlocked`);
+    say(
+      `rewards: ${issued} conditional rewards issued (${formatYuan(issuedFen)} in all), ${unlocked} unlocked`,
+    );
     let outbox = 0;
     for await (const _ of rt.outbox.scanAll()) outbox++;
-    say(`outbox: ${outbox} push, SMS and operator messages that would have been sent (winback export messages)`);
+    say(
+      `outbox: ${outbox} push, SMS and operator messages that would have been sent (winback export messages)`,
+    );
     say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await rt.stop();
@@ -105,10 +111,19 @@ async function funnelRecalls(rt: Runtime): Promise<FunnelRecall[]> {
       const parsed = parseUserRecord(await rt.users.get(r.userId));
       if (parsed.ok) {
         const u = parsed.value;
-        userLastActiveAt = [u.lastLoginAt, u.lastInvestAt].filter((x): x is string => !!x).sort().at(-1);
+        userLastActiveAt = [u.lastLoginAt, u.lastInvestAt]
+          .filter((x): x is string => !!x)
+          .sort()
+          .at(-1);
       }
     }
-    out.push({ holdout: r.holdout, startedAt: r.startedAt, outcome: r.outcome, winningStep: r.winningStep, userLastActiveAt });
+    out.push({
+      holdout: r.holdout,
+      startedAt: r.startedAt,
+      outcome: r.outcome,
+      winningStep: r.winningStep,
+      userLastActiveAt,
+    });
   }
   return out;
 }

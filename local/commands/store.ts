@@ -33,7 +33,13 @@ export async function runExport(rt: Runtime, kind: ExportKind, out: NodeJS.Writa
         winningStep: r.winningStep ?? null,
         holdout: r.holdout,
         reasonCodes: r.reasonCodes,
-        plan: r.plan ? { route: r.plan.route, channels: r.plan.channels, strategies: r.plan.strategies.map((s) => s.kind) } : null,
+        plan: r.plan
+          ? {
+              route: r.plan.route,
+              channels: r.plan.channels,
+              strategies: r.plan.strategies.map((s) => s.kind),
+            }
+          : null,
         steps: r.steps,
         rewardId: r.rewardId ?? null,
       });
@@ -97,7 +103,11 @@ export async function runImport(
 }
 
 /** A user's recall history step by step: the local stand-in for reading an execution in the console. */
-export async function runRecallHistory(rt: Runtime, userId: string, out: NodeJS.WritableStream): Promise<number> {
+export async function runRecallHistory(
+  rt: Runtime,
+  userId: string,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const say = (s = '') => out.write(`${s}\n`);
   const parsed = parseUserRecord(await rt.users.get(userId));
   if (!parsed.ok) {
@@ -105,20 +115,29 @@ export async function runRecallHistory(rt: Runtime, userId: string, out: NodeJS.
     return 1;
   }
   const user = parsed.value;
-  const recalls = (await rt.recalls.listForUser(userId)).sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+  const recalls = (await rt.recalls.listForUser(userId)).sort((a, b) =>
+    a.startedAt.localeCompare(b.startedAt),
+  );
   say(`user ${userId} (${user.channel}, ${user.timeZone}): ${recalls.length} recall(s)`);
   if (user.assessment) {
-    say(`latest assessment ${user.assessment.assessedAt}: ${user.assessment.status} / ${user.assessment.level}, score ${user.assessment.score}, ${user.assessment.reasons.map((r) => r.code).join(', ')}`);
+    say(
+      `latest assessment ${user.assessment.assessedAt}: ${user.assessment.status} / ${user.assessment.level}, score ${user.assessment.score}, ${user.assessment.reasons.map((r) => r.code).join(', ')}`,
+    );
   }
   for (const r of recalls) {
     say();
     say(`recall ${r.recallId} (${r.trigger}, level ${r.level}${r.holdout ? ', holdout' : ''})`);
     say(`  ${r.startedAt}  started; reasons: ${r.reasonCodes.join(', ') || '-'}`);
-    if (r.plan) say(`  plan: ${r.plan.route}, channels ${r.plan.channels.join(' → ') || 'none'}, content ${r.plan.strategies.map((s) => s.kind).join(', ')}`);
+    if (r.plan)
+      say(
+        `  plan: ${r.plan.route}, channels ${r.plan.channels.join(' → ') || 'none'}, content ${r.plan.strategies.map((s) => s.kind).join(', ')}`,
+      );
     const messages = await rt.ledger.forRecall(r.recallId);
     for (const step of [...(r.steps ?? [])].sort((a, b) => a.at.localeCompare(b.at))) {
       const m = messages.find((x) => x.step === step.step && step.result === 'sent');
-      say(`  ${step.at}  ${step.step}: ${step.result}${step.detail ? ` (${step.detail})` : ''}${m ? ` at ${localTime(step.at, user.timeZone)}: "${m.text}"` : ''}`);
+      say(
+        `  ${step.at}  ${step.step}: ${step.result}${step.detail ? ` (${step.detail})` : ''}${m ? ` at ${localTime(step.at, user.timeZone)}: "${m.text}"` : ''}`,
+      );
     }
     if (r.outcome) {
       say(
@@ -127,7 +146,8 @@ export async function runRecallHistory(rt: Runtime, userId: string, out: NodeJS.
     } else say('  (still running)');
     const execution = rt.recallWorkflow.describe(r.recallId);
     if (execution) {
-      for (const e of execution.history.filter((h) => h.type === 'StateEntered')) say(`    ${e.at}  ${e.state}`);
+      for (const e of execution.history.filter((h) => h.type === 'StateEntered'))
+        say(`    ${e.at}  ${e.state}`);
     }
   }
   return 0;

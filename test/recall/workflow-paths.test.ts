@@ -127,6 +127,8 @@ describe('recall paths under the default escalation', () => {
     expect(await outboxItems(rt, { recallId })).toEqual([]);
     expect(closeOutput(execution)).toEqual({
       recallId,
+      userId: 'p-inapp',
+      holdout: false,
       outcome: 'returned',
       closedAt: addHours(t0, 48),
       winningStep: 'in_app',
@@ -427,8 +429,7 @@ describe('recall paths under the default escalation', () => {
     expect(again).toMatchObject({ status: 'resumed', recallId, executionArn });
     // A later run of the same day's scan names the same recall and starts nothing new.
     const later = await startRecallLikeScan(rt, 'p-twice', { at: addHours(t0, 3) });
-    expect(['resumed', 'already_active']).toContain(later.status);
-    expect(later).toMatchObject({ recallId });
+    expect(later).toMatchObject({ status: 'resumed', recallId, executionArn });
 
     const execution = await runRecallToEnd(rt, recallId);
 
@@ -650,7 +651,8 @@ describe('recall paths under the default escalation', () => {
     expect(await readRecall(rt, recallId)).toMatchObject({
       outcome: 'returned',
       winningStep: 'push',
-      returnedAt: smallAt,
+      // The check reads lastInvestAt, so the latest investment before it, not the first, is recorded.
+      returnedAt: unlockAt,
       returnedBy: 'investment',
     });
     expect(await rewardsOf(rt, 'p-whale')).toMatchObject([
