@@ -255,6 +255,64 @@ export class UserRepository {
     }
   }
 
+  /**
+   * Creates the record or replaces the given profile attributes in one UpdateItem, removing the
+   * `remove` ones; every other attribute (assessment, activeRecallId, ...) is left as it is.
+   */
+  async writeProfile(
+    userId: string,
+    fields: Record<string, unknown>,
+    remove: readonly string[],
+  ): Promise<'created' | 'updated'> {
+    const entries = Object.entries(fields).filter(([key, value]) => key !== 'userId' && value !== undefined);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = {};
+    const sets = entries.map(([key, value], i) => {
+      names[`#s${i}`] = key;
+      values[`:s${i}`] = value;
+      return `#s${i} = :s${i}`;
+    });
+    const removes = remove.map((key, i) => {
+      names[`#r${i}`] = key;
+      return `#r${i}`;
+    });
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { userId },
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return out.Attributes ? 'updated' : 'created';
+  }
+
+  /** Stores a callback or survey answer and the churn reason it gives; false when there is no such user. */
+  async recordFeedback(
+    userId: string,
+    churnReason: string,
+    feedback: Record<string, unknown>,
+    at: string,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: 'SET churnReason = :r, lastFeedback = :f, updatedAt = :at',
+          ConditionExpression: 'attribute_exists(userId)',
+          ExpressionAttributeValues: { ':r': churnReason, ':f': feedback, ':at': at },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
   async put(record: UserRecord): Promise<void> {
     await this.doc.send(new PutCommand({ TableName: this.tableName, Item: record }));
   }

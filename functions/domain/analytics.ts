@@ -14,6 +14,8 @@ export type StatusTally = Record<AssessmentStatus, number>;
 export interface ScanTotals {
   scanned: number;
   assessed: number;
+  /** Assessments written back; the rest said the same as the stored one. */
+  written: number;
   invalid: number;
   byStatus: StatusTally;
   byLevel: Record<RiskLevel, number>;
@@ -30,6 +32,7 @@ export function emptyTotals(): ScanTotals {
   return {
     scanned: 0,
     assessed: 0,
+    written: 0,
     invalid: 0,
     byStatus: emptyTally(),
     byLevel: { none: 0, low: 0, medium: 0, high: 0 },
@@ -66,6 +69,7 @@ export function mergeTotals(parts: readonly ScanTotals[]): ScanTotals {
   for (const part of parts) {
     out.scanned += part.scanned;
     out.assessed += part.assessed;
+    out.written += part.written ?? 0;
     out.invalid += part.invalid;
     addTally(out.byStatus, part.byStatus);
     for (const l of RISK_LEVELS) out.byLevel[l] += part.byLevel[l] ?? 0;
@@ -102,7 +106,7 @@ export function formatTotals(totals: ScanTotals, title: string): string {
   };
   const out: string[] = [title, ''];
   out.push(
-    `users scanned ${totals.scanned}, assessed ${totals.assessed}, invalid records ${totals.invalid}`,
+    `users scanned ${totals.scanned}, assessed ${totals.assessed} (${totals.written} changed and written back), invalid records ${totals.invalid}`,
     `risk level: high ${totals.byLevel.high}, medium ${totals.byLevel.medium}, low ${totals.byLevel.low}, none ${totals.byLevel.none}`,
     '',
     header,

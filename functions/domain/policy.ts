@@ -106,6 +106,17 @@ export const PolicySchema = z.strictObject({
       validDays: z.number().int().positive().default(30),
     })
     .prefault({}),
+  /**
+   * When the daily scan writes the assessment back. A write per user per day costs a write unit
+   * each; an assessment that says the same thing is only rewritten once it is this old.
+   */
+  storedAssessment: z
+    .strictObject({
+      /** A score that moved less than this (and nothing else changed) does not count as a change. */
+      scoreTolerance: z.number().int().min(0).max(100).default(5),
+      refreshDays: z.number().int().min(0).default(7),
+    })
+    .prefault({}),
   recall: z
     .strictObject({
       waitHours: z

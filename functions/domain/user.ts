@@ -14,13 +14,22 @@ const isoTime = z.iso.datetime({
 const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
 const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
 
+// Constructing a formatter is the only portable check and costs tens of microseconds; the scan
+// validates every record daily, and a user base has a handful of distinct zones.
+const knownZones = new Map<string, boolean>();
+
 function isTimeZone(value: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: value });
-    return true;
-  } catch {
-    return false;
+  let known = knownZones.get(value);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: value });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size < 10_000) knownZones.set(value, known);
   }
+  return known;
 }
 
 export const ConsentSchema = z.strictObject({

@@ -8,6 +8,7 @@ import { UserRepository } from '../adapters/user-repository.ts';
 import type { ScanTotals } from '../domain/analytics.ts';
 import { describeIssues, formatIssues } from '../domain/user.ts';
 import {
+  type InvalidRecord,
   noRecalls,
   type ScanSegmentDeps,
   type ScanSegmentResult,
@@ -23,6 +24,7 @@ export const ScanSegmentEventSchema = z.object({
   cursor: z.record(z.string(), z.unknown()).optional(),
   // Produced by this function on the previous hand-over; trusted as is.
   totals: z.custom<ScanTotals>((v) => typeof v === 'object' && v !== null).optional(),
+  invalidRecords: z.array(z.custom<InvalidRecord>((v) => typeof v === 'object' && v !== null)).optional(),
 });
 
 export class InvalidScanEventError extends Error {

@@ -3,6 +3,7 @@ import { forEachLimited, type ScanCursor, type UserRepository } from '../adapter
 import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
+import { needsRewrite } from '../domain/stored-assessment.ts';
 import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
 
 /**
@@ -21,6 +22,8 @@ export interface ScanSegmentInput {
   totalSegments: number;
   cursor?: ScanCursor;
   totals?: ScanTotals;
+  /** Carried across hand-overs so the run's report keeps the samples found before. */
+  invalidRecords?: InvalidRecord[];
 }
 
 export interface InvalidRecord {
@@ -65,8 +68,9 @@ export async function scanSegment(
   deps: ScanSegmentDeps,
 ): Promise<ScanSegmentResult> {
   const asOf = new Date(input.asOf);
+  const asOfMs = asOf.getTime();
   const totals = input.totals ?? emptyTotals();
-  const invalidRecords: InvalidRecord[] = [];
+  const invalidRecords: InvalidRecord[] = [...(input.invalidRecords ?? [])];
   const reserve = deps.reserveMs ?? 30_000;
   let cursor = input.cursor;
 
@@ -85,7 +89,10 @@ export async function scanSegment(
       }
       const assessment = assess(parsed.value, deps.policy, asOf);
       countAssessment(totals, assessment, parsed.value.channel);
-      await deps.users.recordAssessment(assessment, input.asOf);
+      if (needsRewrite(parsed.value.assessment, assessment, asOfMs, deps.policy)) {
+        await deps.users.recordAssessment(assessment, input.asOf);
+        totals.written++;
+      }
       if (assessment.status !== 'active') {
         countRecallDecision(totals, await deps.recalls.consider(parsed.value, assessment, input.asOf));
       }

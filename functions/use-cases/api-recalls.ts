@@ -1,0 +1,129 @@
+import type { RecallRecord, RecallRepository } from '../adapters/recall-repository.ts';
+import type { Rewards } from '../adapters/rewards.ts';
+import type { RecallRequest } from '../domain/api-schemas.ts';
+import { assess } from '../domain/assessment.ts';
+import { parseUserRecord } from '../domain/user.ts';
+import { ConflictError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
+import { type StartRecallDeps, startRecall } from './start-recall.ts';
+
+export interface RecallApiDeps {
+  start: StartRecallDeps;
+  recalls: RecallRepository;
+  rewards: Rewards;
+  now: () => Date;
+}
+
+export interface RecallStarted {
+  recallId: string;
+  status: 'started' | 'resumed';
+  executionArn: string;
+  consoleUrl: string;
+}
+
+/**
+ * Steps: load and assess the user now → start a manual recall through the same guardrails as the
+ * scan (one active recall per user; the operator's start ignores the cool-down) → answer with the
+ * execution. The id carries the start time to the millisecond, so a later manual recall of the same
+ * user on the same day is a new episode, while a retry during the open one meets `already_active`.
+ */
+export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps): Promise<RecallStarted> {
+  const item = await deps.start.users.get(req.userId);
+  if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
+  const parsed = parseUserRecord(item);
+  if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
+  const now = deps.now();
+  const at = now.toISOString();
+  const assessment = assess(parsed.value, deps.start.policy, now);
+  const reasonCodes = [...(req.reason ? [req.reason] : []), ...assessment.reasons.map((r) => r.code)];
+  const result = await startRecall(
+    {
+      userId: req.userId,
+      trigger: 'manual',
+      level: assessment.level,
+      at,
+      reasonCodes: reasonCodes.length > 0 ? reasonCodes : ['manual'],
+      ...(req.startAt ? { startAt: req.startAt } : {}),
+      ...(req.strategy ? { strategy: req.strategy } : {}),
+      ...(req.note ? { note: req.note } : {}),
+      discriminator: at.slice(11, 23).replace(/[:.]/g, ''),
+      respectCooldown: false,
+    },
+    deps.start,
+  );
+  switch (result.status) {
+    case 'started':
+    case 'resumed':
+      return result;
+    case 'already_active':
+      throw new ConflictError('recall_already_active', 'this user already has an open recall', {
+        recallId: result.recallId,
+      });
+    case 'cooldown':
+      throw new ConflictError('recall_cooldown', 'this user was recalled recently');
+    case 'user_not_found':
+      throw new NotFoundError('user_not_found', 'no user with this id');
+  }
+}
+
+export interface RecallView {
+  recallId: string;
+  userId: string;
+  trigger: RecallRecord['trigger'];
+  status: 'active' | 'closed';
+  level: RecallRecord['level'];
+  startedAt: string;
+  reasonCodes: string[];
+  holdout: boolean;
+  plan: RecallRecord['plan'] | null;
+  steps: RecallRecord['steps'];
+  outcome: {
+    outcome: NonNullable<RecallRecord['outcome']>;
+    closedAt?: string;
+    returnedAt?: string;
+    returnedBy?: string;
+    winningStep?: string;
+    error?: string;
+  } | null;
+  reward: Record<string, unknown> | null;
+  executionArn?: string;
+  consoleUrl?: string;
+  [extra: string]: unknown;
+}
+
+/** A recall as operators read it: plan, each step with its time and result, outcome and reward. */
+export async function recallStatus(recallId: string, deps: RecallApiDeps): Promise<RecallView> {
+  const recall = await deps.recalls.get(recallId);
+  if (!recall) throw new NotFoundError('recall_not_found', 'no recall with this id');
+  const reward = recall.rewardId ? await deps.rewards.get(recall.rewardId) : undefined;
+  const { outcome, closedAt, returnedAt, returnedBy, winningStep, error } = recall;
+  return {
+    recallId: recall.recallId,
+    userId: recall.userId,
+    trigger: recall.trigger,
+    status: outcome ? 'closed' : 'active',
+    level: recall.level,
+    startedAt: recall.startedAt,
+    ...(recall.startAt ? { startAt: recall.startAt } : {}),
+    ...(recall.strategy ? { strategy: recall.strategy } : {}),
+    ...(recall.note ? { note: recall.note } : {}),
+    reasonCodes: recall.reasonCodes ?? [],
+    holdout: recall.holdout ?? false,
+    plan: recall.plan ?? null,
+    steps: [...(recall.steps ?? [])].sort((a, b) => a.at.localeCompare(b.at)),
+    outcome: outcome ? { outcome, closedAt, returnedAt, returnedBy, winningStep, error } : null,
+    reward: reward
+      ? {
+          rewardId: reward.rewardId,
+          amountFen: reward.amountFen,
+          unlockInvestFen: reward.unlockInvestFen,
+          status: reward.status,
+          issuedAt: reward.issuedAt,
+          expiresAt: reward.expiresAt,
+          ...(reward.unlockedAt ? { unlockedAt: reward.unlockedAt } : {}),
+        }
+      : null,
+    ...(recall.executionArn
+      ? { executionArn: recall.executionArn, consoleUrl: deps.start.workflow.consoleUrl(recall.executionArn) }
+      : {}),
+  };
+}

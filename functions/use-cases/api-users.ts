@@ -1,0 +1,115 @@
+import type { Inbox, InboxPage } from '../adapters/inbox.ts';
+import type { UserRepository } from '../adapters/user-repository.ts';
+import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
+import { type Assessment, assess } from '../domain/assessment.ts';
+import type { Policy } from '../domain/policy.ts';
+import { toIso } from '../domain/time.ts';
+import { parseUserRecord, StoredAssessmentSchema, type UserRecord, userProfileShape } from '../domain/user.ts';
+import { InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
+
+export interface UserApiDeps {
+  users: UserRepository;
+  inbox: Inbox;
+  policy: Policy;
+  now: () => Date;
+}
+
+/** Events and feedback maintain these too: a profile that leaves them out does not erase them. */
+const KEPT_WHEN_ABSENT = new Set(['lastLoginAt', 'lastInvestAt', 'churnReason']);
+/** Applied like events: an older time in a profile never moves the stored one back. */
+const FORWARD_ONLY = ['lastLoginAt', 'lastInvestAt'] as const;
+
+/**
+ * Steps: write every profile field of the body in one update (creating the record if needed), remove
+ * the optional profile fields it leaves out (a withdrawn phone number is forgotten), keep what winback
+ * maintains (assessment, activeRecallId, ...) → move login/investment times forward only.
+ */
+export async function putUserProfile(
+  userId: string,
+  body: PutUserBody,
+  deps: UserApiDeps,
+): Promise<{ userId: string; created: boolean }> {
+  const { userId: _sameUser, lastLoginAt, lastInvestAt, ...profile } = body;
+  const remove = Object.keys(userProfileShape).filter(
+    (field) => field !== 'userId' && !(field in body) && !KEPT_WHEN_ABSENT.has(field),
+  );
+  const written = await deps.users.writeProfile(
+    userId,
+    { ...profile, registeredAt: toIso(profile.registeredAt), updatedAt: deps.now().toISOString() },
+    remove,
+  );
+  const times = { lastLoginAt, lastInvestAt };
+  for (const field of FORWARD_ONLY) {
+    const at = times[field];
+    if (at) await deps.users.advanceTime(userId, field, toIso(at));
+  }
+  return { userId, created: written === 'created' };
+}
+
+async function loadUser(userId: string, deps: Pick<UserApiDeps, 'users'>): Promise<UserRecord> {
+  const item = await deps.users.get(userId);
+  if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
+  const parsed = parseUserRecord(item);
+  if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
+  return parsed.value;
+}
+
+export interface AssessmentView {
+  userId: string;
+  fresh: boolean;
+  status: Assessment['status'];
+  level: Assessment['level'];
+  score: number;
+  lifecycle: Assessment['lifecycle'];
+  reasons: unknown[];
+  assessedAt: string;
+  plan?: Assessment['plan'];
+}
+
+/** The stored assessment, or with `fresh` the policy's verdict now (not stored: a GET writes nothing). */
+export async function userAssessment(userId: string, fresh: boolean, deps: UserApiDeps): Promise<AssessmentView> {
+  if (fresh) {
+    const user = await loadUser(userId, deps);
+    const now = deps.now();
+    const { userId: _, ...assessment } = assess(user, deps.policy, now);
+    return { userId, fresh: true, ...assessment, assessedAt: now.toISOString() };
+  }
+  const item = await deps.users.get(userId);
+  if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
+  const stored = StoredAssessmentSchema.safeParse(item.assessment);
+  if (!stored.success) {
+    throw new NotFoundError(
+      'assessment_not_found',
+      'no stored assessment yet (the daily scan writes it); ask with ?fresh=true',
+    );
+  }
+  return { userId, fresh: false, ...stored.data };
+}
+
+/** Sets the churn reason that steers the next recall's strategy and keeps the answer on the record. */
+export async function recordFeedback(
+  userId: string,
+  feedback: Feedback,
+  deps: UserApiDeps,
+): Promise<{ userId: string; churnReason: string; recordedAt: string }> {
+  const at = deps.now().toISOString();
+  if (!(await deps.users.recordFeedback(userId, feedback.reason, { ...feedback, at }, at))) {
+    throw new NotFoundError('user_not_found', 'no user with this id');
+  }
+  return { userId, churnReason: feedback.reason, recordedAt: at };
+}
+
+/** A page of the user's in-app messages, newest first. Reading marks nothing opened. */
+export async function userInbox(
+  userId: string,
+  page: { limit?: number; nextToken?: string },
+  deps: UserApiDeps,
+): Promise<{ userId: string } & InboxPage> {
+  if (!(await deps.users.get(userId))) throw new NotFoundError('user_not_found', 'no user with this id');
+  const { messages, nextToken } = await deps.inbox.list(userId, page.limit ?? 20, page.nextToken);
+  return {
+    userId,
+    messages: messages.map(({ userId: _, ...message }) => message) as InboxPage['messages'],
+    ...(nextToken ? { nextToken } : {}),
+  };
+}
