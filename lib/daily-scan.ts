@@ -94,6 +94,14 @@ export class DailyScan extends Construct {
       maxAttempts: 6,
       jitterStrategy: JitterType.FULL,
     });
+    // A failed segment must not cost the other segments their digest: it is noted, the run goes on,
+    // and the summary reports it and then fails the execution so the alarm fires.
+    assessSegment.addCatch(
+      new Pass(this, 'Note the failed segment', {
+        parameters: { 'segment.$': '$.segment', failed: true, 'error.$': '$.error' },
+      }),
+      { resultPath: '$.error' },
+    );
     const segmentLoop = assessSegment.next(
       new Choice(this, 'Is the segment finished?')
         .when(Condition.booleanEquals('$.done', false), assessSegment)
@@ -122,6 +130,13 @@ export class DailyScan extends Construct {
       maxAttempts: 4,
       jitterStrategy: JitterType.FULL,
     });
+    summarize.addCatch(
+      new Fail(this, 'Some segments failed', { error: 'SegmentsFailed', cause: 'see the digest' }),
+      {
+        errors: ['SegmentsFailed'],
+        resultPath: '$.error',
+      },
+    );
     summarize.addCatch(new Fail(this, 'Digest failed', { error: 'DigestFailed' }), { resultPath: '$.error' });
 
     const split = new Pass(this, 'Split the user table into segments', {

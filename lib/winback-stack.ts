@@ -2,6 +2,7 @@ import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
+import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
 import { Operators } from './operators.ts';
 import { type RecallDeliveryConfig, RecallWorkflow } from './recall-workflow.ts';
@@ -31,6 +32,7 @@ export class WinbackStack extends Stack {
   readonly operators: Operators;
   readonly dailyScan: DailyScan;
   readonly recallWorkflow: RecallWorkflow;
+  readonly api: WinbackApi;
 
   constructor(scope: Construct, id: string, props: WinbackStackProps = {}) {
     super(scope, id, props);
@@ -64,6 +66,19 @@ export class WinbackStack extends Stack {
     scan.addEnvironment(ENV.recallStateMachineArn, this.recallWorkflow.stateMachine.stateMachineArn);
     this.recallWorkflow.stateMachine.grantStartExecution(scan);
     scan.bindTable(ENV.recallsTable, t.Recalls, 'RW').bindTopic(ENV.operatorTopicArn, this.operators.topic);
+
+    this.api = new WinbackApi(this, 'Api', {
+      tables: {
+        users: t.Users,
+        recalls: t.Recalls,
+        rewards: t.Rewards,
+        inbox: t.Inbox,
+        events: t.Events,
+        jobs: t.Jobs,
+      },
+      recallStateMachine: this.recallWorkflow.stateMachine,
+      policyJson,
+    });
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', this.recallWorkflow.stateMachine);

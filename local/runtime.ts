@@ -251,8 +251,10 @@ export class Runtime {
     const execution = this.scanWorkflow.describe(name) ?? this.scanWorkflow.start(name, { asOf });
     await execution.done;
     if (execution.status !== 'SUCCEEDED') {
+      // The Map's Catch hides the segment's own error; the history keeps it.
+      const cause = execution.history.find((e) => e.type === 'StateFailed')?.data;
       throw new Error(
-        `daily scan ${name} ${execution.status}: ${execution.error?.error} ${execution.error?.cause}`,
+        `daily scan ${name} ${execution.status}: ${execution.error?.error}; first failure: ${JSON.stringify(cause)?.slice(0, 1500)}`,
       );
     }
     return { execution, summary: execution.output as ScanSummary };

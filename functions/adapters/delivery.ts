@@ -52,7 +52,9 @@ export class PinpointPushSender implements PushSender {
           MessageConfiguration: {
             [this.channelType === 'APNS' || this.channelType === 'APNS_SANDBOX'
               ? 'APNSMessage'
-              : 'GCMMessage']: {
+              : this.channelType === 'BAIDU'
+                ? 'BaiduMessage'
+                : 'GCMMessage']: {
               Action: 'OPEN_APP',
               Title: message.title,
               Body: message.body,

@@ -254,6 +254,8 @@ export interface ApiRouteSpec {
   params: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
+  /** The schema a given body is validated with, when it depends on the body's shape (default: `body`). */
+  bodyFor?: (body: unknown) => z.ZodType;
   /** Whether a missing body is read as `{}`. */
   bodyOptional?: boolean;
   success: { status: number; description: string; schema?: z.ZodType };
@@ -281,6 +283,7 @@ export const API_ROUTES = [
     summary: `Record one activity event or a batch of up to ${MAX_EVENTS_PER_REQUEST}`,
     params: NoParamsSchema,
     body: EventsBodySchema,
+    bodyFor: eventsBodySchemaFor,
     success: { status: 200, description: 'per-event results', schema: EventResultsSchema },
     errors: COMMON_ERRORS,
   },

@@ -6,9 +6,23 @@ import { type OperatorNotifier, SnsOperatorNotifier } from '../adapters/operator
 import { formatTotals, mergeTotals, type ScanTotals } from '../domain/analytics.ts';
 import type { InvalidRecord, ScanSegmentResult } from '../use-cases/scan-segment.ts';
 
+export interface FailedSegment {
+  segment: number;
+  failed: true;
+  error?: { Error?: string; Cause?: string };
+}
+
 export interface ScanSummaryEvent {
   asOf: string;
-  segments: ScanSegmentResult[];
+  segments: (ScanSegmentResult | FailedSegment)[];
+}
+
+export class SegmentsFailedError extends Error {
+  override readonly name = 'SegmentsFailed';
+}
+
+function isFailed(s: ScanSegmentResult | FailedSegment): s is FailedSegment {
+  return 'failed' in s && s.failed === true;
 }
 
 export interface ScanSummary {
@@ -30,8 +44,10 @@ export async function scanSummaryHandler(
 ): Promise<ScanSummary> {
   if (!Array.isArray(event?.segments))
     throw new TypeError('scan summary needs the segments array of the run');
-  const totals = mergeTotals(event.segments.map((s) => s.totals));
-  const invalidRecords = event.segments.flatMap((s) => s.invalidRecords ?? []).slice(0, 50);
+  const finished = event.segments.filter((s): s is ScanSegmentResult => !isFailed(s));
+  const failed = event.segments.filter(isFailed);
+  const totals = mergeTotals(finished.map((s) => s.totals));
+  const invalidRecords = finished.flatMap((s) => s.invalidRecords ?? []).slice(0, 50);
   let digest = formatTotals(totals, `winback daily assessment, as of ${event.asOf}`);
   if (invalidRecords.length > 0) {
     digest += `\n\ninvalid records (first ${invalidRecords.length} of ${totals.invalid}):\n`;

@@ -11,6 +11,8 @@ export interface RecallApiDeps {
   recalls: RecallRepository;
   rewards: Rewards;
   now: () => Date;
+  /** A few random characters: two manual recalls of one user never share an id, even within a millisecond. */
+  nonce: () => string;
 }
 
 export interface RecallStarted {
@@ -21,16 +23,16 @@ export interface RecallStarted {
 }
 
 /**
- * Steps: load and assess the user now → start a manual recall through the same guardrails as the
- * scan (one active recall per user; the operator's start ignores the cool-down) → answer with the
- * execution. The id carries the start time to the millisecond, so a later manual recall of the same
- * user on the same day is a new episode, while a retry during the open one meets `already_active`.
+ * Steps: load the user (an open recall is a conflict, so a repeated request starts nothing) → assess
+ * now → start a manual recall through the same guardrails as the scan (the conditional write keeps
+ * one active recall per user; an operator's start ignores the cool-down) → answer with the execution.
  */
 export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps): Promise<RecallStarted> {
   const item = await deps.start.users.get(req.userId);
   if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
   const parsed = parseUserRecord(item);
   if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
+  if (parsed.value.activeRecallId) throw alreadyActive(parsed.value.activeRecallId);
   const now = deps.now();
   const at = now.toISOString();
   const assessment = assess(parsed.value, deps.start.policy, now);
@@ -45,7 +47,7 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
       ...(req.startAt ? { startAt: req.startAt } : {}),
       ...(req.strategy ? { strategy: req.strategy } : {}),
       ...(req.note ? { note: req.note } : {}),
-      discriminator: at.slice(11, 23).replace(/[:.]/g, ''),
+      discriminator: `${at.slice(11, 19).replace(/:/g, '')}${deps.nonce()}`,
       respectCooldown: false,
     },
     deps.start,
@@ -55,14 +57,16 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
     case 'resumed':
       return result;
     case 'already_active':
-      throw new ConflictError('recall_already_active', 'this user already has an open recall', {
-        recallId: result.recallId,
-      });
+      throw alreadyActive(result.recallId);
     case 'cooldown':
       throw new ConflictError('recall_cooldown', 'this user was recalled recently');
     case 'user_not_found':
       throw new NotFoundError('user_not_found', 'no user with this id');
   }
+}
+
+function alreadyActive(recallId: string): ConflictError {
+  return new ConflictError('recall_already_active', 'this user already has an open recall', { recallId });
 }
 
 export interface RecallView {

@@ -4,7 +4,12 @@ import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
 import { toIso } from '../domain/time.ts';
-import { parseUserRecord, StoredAssessmentSchema, type UserRecord, userProfileShape } from '../domain/user.ts';
+import {
+  parseUserRecord,
+  StoredAssessmentSchema,
+  type UserRecord,
+  userProfileShape,
+} from '../domain/user.ts';
 import { InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
 
 export interface UserApiDeps {
@@ -67,7 +72,11 @@ export interface AssessmentView {
 }
 
 /** The stored assessment, or with `fresh` the policy's verdict now (not stored: a GET writes nothing). */
-export async function userAssessment(userId: string, fresh: boolean, deps: UserApiDeps): Promise<AssessmentView> {
+export async function userAssessment(
+  userId: string,
+  fresh: boolean,
+  deps: UserApiDeps,
+): Promise<AssessmentView> {
   if (fresh) {
     const user = await loadUser(userId, deps);
     const now = deps.now();

@@ -58,9 +58,16 @@ export function matchesSegment(user: UserRecord, assessment: Assessment, filter:
   return true;
 }
 
-type Evaluated = { kind: 'match'; user: UserRecord; assessment: Assessment } | { kind: 'no_match' | 'invalid' };
+type Evaluated =
+  | { kind: 'match'; user: UserRecord; assessment: Assessment }
+  | { kind: 'no_match' | 'invalid' };
 
-function evaluate(item: Record<string, unknown>, filter: SegmentFilter, policy: Policy, now: Date): Evaluated {
+function evaluate(
+  item: Record<string, unknown>,
+  filter: SegmentFilter,
+  policy: Policy,
+  now: Date,
+): Evaluated {
   const parsed = parseUserRecord(item);
   if (!parsed.ok) return { kind: 'invalid' };
   const assessment = assess(parsed.value, policy, now);
@@ -141,7 +148,11 @@ export async function getSegmentJob(jobId: string, deps: Pick<SegmentDeps, 'jobs
 }
 
 /** Continues a job from its cursor. A run that died mid-page left status running; it may be resumed too. */
-export async function resumeSegmentJob(jobId: string, budget: RunBudget, deps: SegmentDeps): Promise<SegmentJob> {
+export async function resumeSegmentJob(
+  jobId: string,
+  budget: RunBudget,
+  deps: SegmentDeps,
+): Promise<SegmentJob> {
   const job = await getSegmentJob(jobId, deps);
   if (job.status === 'done') throw new ConflictError('job_done', 'this job has finished');
   const claim: JobCheckpoint = {

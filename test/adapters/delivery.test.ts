@@ -11,6 +11,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import {
   DeliveryFailedError,
   PinpointPushSender,
+  type SmsSender,
   SmsVoiceV2Sender,
   SnsSmsSender,
 } from '../../functions/adapters/delivery.ts';
@@ -84,6 +85,24 @@ describe('PinpointPushSender', () => {
     });
   });
 
+  it('uses BaiduMessage for the BAIDU channel (Android in mainland China has no GCM)', async () => {
+    pinpoint.on(SendMessagesCommand).resolves(pushResult('SUCCESSFUL'));
+    const sender = new PinpointPushSender(new PinpointClient({}), 'app-cn', 'BAIDU');
+
+    await sender.send(TOKEN, message, ref);
+
+    expect(pinpoint).toHaveReceivedCommandExactlyOnceWith(SendMessagesCommand, {
+      ApplicationId: 'app-cn',
+      MessageRequest: {
+        Addresses: { [TOKEN]: { ChannelType: 'BAIDU' } },
+        Context: { recallId: 'rc-u1-20261124', step: 'push' },
+        MessageConfiguration: {
+          BaiduMessage: { Action: 'OPEN_APP', Title: message.title, Body: message.body },
+        },
+      },
+    });
+  });
+
   it.each([
     ['PERMANENT_FAILURE', 'Token not registered', 'PERMANENT_FAILURE: Token not registered'],
     ['OPT_OUT', undefined, 'OPT_OUT: no detail'],
@@ -131,7 +150,7 @@ describe('PinpointPushSender', () => {
 describe('SnsSmsSender', () => {
   it('publishes to the phone number as a promotional SMS by default, without a sender id', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'sns-1' });
-    const sender = new SnsSmsSender(new SNSClient({}));
+    const sender: SmsSender = new SnsSmsSender(new SNSClient({}));
 
     const out = await sender.send('+8613800138000', '【winback】回来看看 回T退订', ref);
 
@@ -148,7 +167,10 @@ describe('SnsSmsSender', () => {
 
   it('sets the sender id and SMS type from its options', async () => {
     sns.on(PublishCommand).resolves({ MessageId: 'sns-2' });
-    const sender = new SnsSmsSender(new SNSClient({}), { senderId: 'WINBACK', smsType: 'Transactional' });
+    const sender: SmsSender = new SnsSmsSender(new SNSClient({}), {
+      senderId: 'WINBACK',
+      smsType: 'Transactional',
+    });
 
     await sender.send('+85291234567', 'Come back', ref);
 
@@ -169,7 +191,7 @@ describe('SnsSmsSender', () => {
     [undefined, false],
   ])('CheckIfPhoneNumberIsOptedOut answering isOptedOut=%s reads as %s', async (answer, expected) => {
     sns.on(CheckIfPhoneNumberIsOptedOutCommand).resolves(answer === undefined ? {} : { isOptedOut: answer });
-    const sender = new SnsSmsSender(new SNSClient({}));
+    const sender: SmsSender = new SnsSmsSender(new SNSClient({}));
 
     await expect(sender.isOptedOut('+8613800138000')).resolves.toBe(expected);
     expect(sns).toHaveReceivedCommandExactlyOnceWith(CheckIfPhoneNumberIsOptedOutCommand, {
@@ -179,7 +201,7 @@ describe('SnsSmsSender', () => {
 
   it('lets a throttled Publish fail so the step is retried', async () => {
     sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' }));
-    const sender = new SnsSmsSender(new SNSClient({}));
+    const sender: SmsSender = new SnsSmsSender(new SNSClient({}));
 
     await expect(sender.send('+8613800138000', 'hi', ref)).rejects.toThrow('Rate exceeded');
   });
@@ -214,7 +236,9 @@ describe('SmsVoiceV2Sender', () => {
         { OptedOutNumber: '+8613800138000', OptedOutTimestamp: new Date(), EndUserOptedOut: true },
       ],
     });
-    const sender = new SmsVoiceV2Sender(new PinpointSMSVoiceV2Client({}), { originationIdentity: 'pool-abc' });
+    const sender = new SmsVoiceV2Sender(new PinpointSMSVoiceV2Client({}), {
+      originationIdentity: 'pool-abc',
+    });
 
     await expect(sender.isOptedOut('+8613800138000')).resolves.toBe(true);
     expect(smsVoice).toHaveReceivedCommandExactlyOnceWith(DescribeOptedOutNumbersCommand, {
@@ -227,7 +251,9 @@ describe('SmsVoiceV2Sender', () => {
     smsVoice
       .on(DescribeOptedOutNumbersCommand)
       .resolvesOnce({
-        OptedOutNumbers: [{ OptedOutNumber: '+8613900000000', OptedOutTimestamp: new Date(), EndUserOptedOut: true }],
+        OptedOutNumbers: [
+          { OptedOutNumber: '+8613900000000', OptedOutTimestamp: new Date(), EndUserOptedOut: true },
+        ],
       })
       .resolvesOnce({});
     const sender = new SmsVoiceV2Sender(new PinpointSMSVoiceV2Client({}), {

@@ -70,9 +70,13 @@ describe('SnsOperatorNotifier', () => {
   });
 
   it('propagates a failed Publish', async () => {
-    sns.on(PublishCommand).rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
+    sns
+      .on(PublishCommand)
+      .rejects(Object.assign(new Error('KMS key disabled'), { name: 'KMSDisabledException' }));
     const notifier = new SnsOperatorNotifier(new SNSClient({}), TOPIC);
 
-    await expect(notifier.notify({ kind: 'k', subject: 's', message: 'm' })).rejects.toThrow('KMS key disabled');
+    await expect(notifier.notify({ kind: 'k', subject: 's', message: 'm' })).rejects.toThrow(
+      'KMS key disabled',
+    );
   });
 });

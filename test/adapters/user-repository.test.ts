@@ -1,5 +1,10 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, type DynamoDBDocumentClient, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { storedAssessment, UserRepository } from '../../functions/adapters/user-repository.ts';
 import { assess } from '../../functions/domain/assessment.ts';
@@ -182,7 +187,10 @@ describe('user record updates', () => {
       await expect(
         users.closeRecall('r-close', 'rc-x', '2026-11-30T00:00:00.000Z', 'not_returned'),
       ).resolves.toBeUndefined();
-      expect(await users.get('r-close')).toMatchObject({ lastRecallClosedAt: closedAt, lastRecallOutcome: 'returned' });
+      expect(await users.get('r-close')).toMatchObject({
+        lastRecallClosedAt: closedAt,
+        lastRecallOutcome: 'returned',
+      });
     });
 
     it('closes without a relapse watch when none is given', async () => {
@@ -246,7 +254,11 @@ describe('user record updates', () => {
     it('keeps a larger maximum and fails for a user that does not exist', async () => {
       await users.put(aUser({ userId: 'i-2', maxInvestFen: 9_000_000, heldBonusProduct: false }));
       await users.addInvestment('i-2', 50_000, false);
-      expect(await users.get('i-2')).toMatchObject({ maxInvestFen: 9_000_000, heldBonusProduct: false, investCount: 13 });
+      expect(await users.get('i-2')).toMatchObject({
+        maxInvestFen: 9_000_000,
+        heldBonusProduct: false,
+        investCount: 13,
+      });
 
       await expect(users.addInvestment('i-missing', 1, false)).rejects.toBeInstanceOf(
         ConditionalCheckFailedException,
@@ -262,7 +274,9 @@ describe('user record updates', () => {
           const out = await dynamo.doc.send(command);
           // The user is deleted right after the first UpdateItem (the counters) lands.
           if (command instanceof UpdateCommand && ++updates === 1) {
-            await dynamo.doc.send(new DeleteCommand({ TableName: users.tableName, Key: { userId: 'i-race' } }));
+            await dynamo.doc.send(
+              new DeleteCommand({ TableName: users.tableName, Key: { userId: 'i-race' } }),
+            );
           }
           return out;
         },
@@ -281,7 +295,10 @@ describe('user record updates', () => {
       expect(await users.setBalance('b-1', 300, '2026-11-23T10:00:00.000Z')).toBe(true);
       expect(await users.setBalance('b-1', 200, '2026-11-23T09:00:00.000Z')).toBe(false);
       expect(await users.setBalance('b-1', 250, '2026-11-23T10:00:00.000Z')).toBe(false);
-      expect(await users.get('b-1')).toMatchObject({ balanceFen: 300, balanceAt: '2026-11-23T10:00:00.000Z' });
+      expect(await users.get('b-1')).toMatchObject({
+        balanceFen: 300,
+        balanceAt: '2026-11-23T10:00:00.000Z',
+      });
 
       expect(await users.setBalance('b-1', 0, '2026-11-23T11:00:00.000Z')).toBe(true);
       expect(await users.get('b-1')).toMatchObject({ balanceFen: 0, balanceAt: '2026-11-23T11:00:00.000Z' });

@@ -57,7 +57,10 @@ describe('StepFunctionsStarter', () => {
       .rejects(new ExecutionAlreadyExists({ message: 'Execution Already Exists', $metadata: {} }));
     const { starter, sleep } = instantStarter();
 
-    await expect(starter.start(NAME, INPUT)).resolves.toEqual({ executionArn: EXECUTION, alreadyStarted: true });
+    await expect(starter.start(NAME, INPUT)).resolves.toEqual({
+      executionArn: EXECUTION,
+      alreadyStarted: true,
+    });
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 1);
     expect(sleep).not.toHaveBeenCalled();
   });
@@ -70,14 +73,21 @@ describe('StepFunctionsStarter', () => {
       .resolves({ executionArn: EXECUTION, startDate: new Date() });
     const { starter, sleeps } = instantStarter({ random: () => 0.5 });
 
-    await expect(starter.start(NAME, INPUT)).resolves.toEqual({ executionArn: EXECUTION, alreadyStarted: false });
+    await expect(starter.start(NAME, INPUT)).resolves.toEqual({
+      executionArn: EXECUTION,
+      alreadyStarted: false,
+    });
 
     expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 3);
     // random × min(5000, 100 × 2^(attempt-1)): half of 100, then half of 200.
     expect(sleeps).toEqual([50, 100]);
     // Each attempt is the same call: same name, same input.
     for (const call of sfn.commandCalls(StartExecutionCommand)) {
-      expect(call.args[0].input).toEqual({ stateMachineArn: MACHINE, name: NAME, input: JSON.stringify(INPUT) });
+      expect(call.args[0].input).toEqual({
+        stateMachineArn: MACHINE,
+        name: NAME,
+        input: JSON.stringify(INPUT),
+      });
     }
   });
 
@@ -126,7 +136,9 @@ describe('StepFunctionsStarter', () => {
   it('derives execution ARNs and console links from the state machine ARN', () => {
     const { starter } = instantStarter();
 
-    expect(starter.executionArn('rc-1')).toBe('arn:aws:states:ap-east-1:123456789012:execution:winback-recall:rc-1');
+    expect(starter.executionArn('rc-1')).toBe(
+      'arn:aws:states:ap-east-1:123456789012:execution:winback-recall:rc-1',
+    );
     expect(starter.consoleUrl(EXECUTION)).toBe(
       `https://ap-east-1.console.aws.amazon.com/states/home?region=ap-east-1#/v2/executions/details/${EXECUTION}`,
     );

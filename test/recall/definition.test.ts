@@ -84,12 +84,15 @@ describe('the synthesized state machines', () => {
     expect(Object.keys(machines).sort()).toEqual(['DailyScan', 'Recall']);
   });
 
-  it.each(['Recall', 'DailyScan'])('%s is valid Amazon States Language (asl-validator, paths and ARNs)', (name) => {
-    const result = validate(structuredClone(machine(name)), { checkPaths: true, checkArn: true });
-    expect(result.errorsText('\n')).toBe('No errors');
-    expect(result.errors).toEqual([]);
-    expect(result.isValid).toBe(true);
-  });
+  it.each(['Recall', 'DailyScan'])(
+    '%s is valid Amazon States Language (asl-validator, paths and ARNs)',
+    (name) => {
+      const result = validate(structuredClone(machine(name)), { checkPaths: true, checkArn: true });
+      expect(result.errorsText('\n')).toBe('');
+      expect(result.errors).toEqual([]);
+      expect(result.isValid).toBe(true);
+    },
+  );
 
   it('the validator catches a broken definition (it is really checking)', () => {
     const broken = structuredClone(machine('Recall')) as unknown as { States: Record<string, AslState> };
@@ -107,11 +110,14 @@ describe('the synthesized state machines', () => {
     expect(keys.has('Parameters')).toBe(true);
   });
 
-  it.each(['Recall', 'DailyScan'])('%s invokes Lambda only through lambda:invoke (no .sync, no task tokens)', (name) => {
-    const tasks = allStates(machine(name)).filter((s) => s.state.Type === 'Task');
-    expect(tasks.length).toBeGreaterThan(0);
-    for (const { state } of tasks) expect(state.Resource).toBe('arn:aws:states:::lambda:invoke');
-  });
+  it.each(['Recall', 'DailyScan'])(
+    '%s invokes Lambda only through lambda:invoke (no .sync, no task tokens)',
+    (name) => {
+      const tasks = allStates(machine(name)).filter((s) => s.state.Type === 'Task');
+      expect(tasks.length).toBeGreaterThan(0);
+      for (const { state } of tasks) expect(state.Resource).toBe('arn:aws:states:::lambda:invoke');
+    },
+  );
 });
 
 describe('the Recall definition', () => {
@@ -150,11 +156,12 @@ describe('the Recall definition', () => {
         state.Retry!.some((r) => TRANSIENT_LAMBDA_ERRORS.every((e) => r.ErrorEquals.includes(e))),
         `${name} retries transient Lambda errors`,
       ).toBe(true);
-      for (const c of state.Catch!) expect(c.ErrorEquals).toEqual(['States.ALL']);
+      // Whatever else is caught first, the last catcher takes everything: no error leaves a recall hanging.
+      expect(state.Catch!.at(-1)!.ErrorEquals, `${name} catches States.ALL last`).toEqual(['States.ALL']);
     }
   });
 
-  it('sends retry DeliveryFailed with the delivery budget, then fall through to their own check', () => {
+  it('sends retry DeliveryFailed with the delivery budget, then fall through to their own check; other errors fail the recall', () => {
     for (const step of RECALL_STEPS) {
       const send = stateOf(machine('Recall'), step.send);
       expect(send.Retry![0]).toMatchObject({
@@ -170,18 +177,15 @@ describe('the Recall definition', () => {
         maxAttempts: 3,
       });
       expect(send.Catch).toEqual([
-        { ErrorEquals: ['States.ALL'], ResultPath: `$.${step.resultKey}Error`, Next: step.check },
+        { ErrorEquals: ['DeliveryFailed'], ResultPath: `$.${step.resultKey}Error`, Next: step.check },
+        { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Close the recall as failed' },
       ]);
       expect(send.Next).toBe(step.wait);
     }
   });
 
   it('closes as failed on any other error, and the failure closer ends in a Fail either way', () => {
-    for (const name of [
-      'Prepare the recall',
-      'Close the recall',
-      ...RECALL_STEPS.map((s) => s.check),
-    ]) {
+    for (const name of ['Prepare the recall', 'Close the recall', ...RECALL_STEPS.map((s) => s.check)]) {
       expect(stateOf(machine('Recall'), name).Catch, name).toEqual([
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Close the recall as failed' },
       ]);
@@ -191,7 +195,10 @@ describe('the Recall definition', () => {
       { ErrorEquals: ['States.ALL'], ResultPath: '$.closeError', Next: 'Recall could not be closed' },
     ]);
     expect(closer.Next).toBe('Recall failed');
-    expect(stateOf(machine('Recall'), 'Recall failed')).toMatchObject({ Type: 'Fail', Error: 'RecallFailed' });
+    expect(stateOf(machine('Recall'), 'Recall failed')).toMatchObject({
+      Type: 'Fail',
+      Error: 'RecallFailed',
+    });
     expect(stateOf(machine('Recall'), 'Recall could not be closed')).toMatchObject({
       Type: 'Fail',
       Error: 'RecallCloseFailed',
@@ -222,19 +229,24 @@ describe('the Recall definition', () => {
 describe('the DailyScan definition', () => {
   const scanStates = () => allStates(machine('DailyScan'));
 
-  it('retries every Task, and every Task is caught by itself or by the Map it runs in', () => {
+  it('retries every Task; a failed segment is noted and the run goes on; the summary fails the run after the digest', () => {
     const tasks = scanStates().filter((s) => s.state.Type === 'Task');
     expect(tasks.map((t) => t.name).sort()).toEqual([
       'Assess users in the segment',
       'Summarize the run and tell operators',
     ]);
-    for (const { name, state, parent } of tasks) {
+    for (const { name, state } of tasks) {
       expect(state.Retry?.[0]?.ErrorEquals, name).toEqual(TRANSIENT_LAMBDA_ERRORS);
-      const catches = state.Catch ?? parent?.state.Catch ?? [];
-      expect(catches.map((c) => c.ErrorEquals), name).toEqual([['States.ALL']]);
-      expect(stateOf(machine('DailyScan'), catches[0]!.Next).Type, name).toBe('Fail');
     }
-    expect(tasks.find((t) => t.name === 'Assess users in the segment')?.parent?.name).toBe('Assess every segment');
+    const segment = tasks.find((t) => t.name === 'Assess users in the segment')!;
+    expect(segment.parent?.name).toBe('Assess every segment');
+    expect(segment.state.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'Note the failed segment']]);
+    const summary = tasks.find((t) => t.name === 'Summarize the run and tell operators')!;
+    expect(summary.state.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['SegmentsFailed'], 'Some segments failed'],
+      [['States.ALL'], 'Digest failed'],
+    ]);
+    for (const c of summary.state.Catch ?? []) expect(stateOf(machine('DailyScan'), c.Next).Type).toBe('Fail');
   });
 
   it('has no Wait states and a 6 h timeout', () => {

@@ -11,6 +11,7 @@ import {
   executionOf,
   hoursBetween,
   ledgerOf,
+  loggedBy,
   nextShanghaiTime,
   outboxItems,
   putUsers,
@@ -236,7 +237,11 @@ describe('recall paths under the default escalation', () => {
     });
     const sms = await outboxItems(rt, { recallId, channel: 'sms' });
     expect(sms).toHaveLength(1);
-    expect(sms[0]).toMatchObject({ step: 'sms', at: addHours(t0, 120), address: '+86****' + user.phone!.slice(-4) });
+    expect(sms[0]).toMatchObject({
+      step: 'sms',
+      at: addHours(t0, 120),
+      address: `+86****${user.phone!.slice(-4)}`,
+    });
     expect(sms[0]!.text.length).toBeGreaterThan(10);
   });
 
@@ -342,7 +347,10 @@ describe('recall paths under the default escalation', () => {
     const user = lapsedUser('p-revoked', t0);
     const recallId = await begin(rt, user, t0);
     await rt.advanceTo(addHours(t0, 24));
-    await rt.users.put({ ...(await readUser(rt, user.userId)), consent: { inApp: true, push: false, sms: true } });
+    await rt.users.put({
+      ...(await readUser(rt, user.userId)),
+      consent: { inApp: true, push: false, sms: true },
+    });
 
     const execution = await runRecallToEnd(rt, recallId);
 
@@ -538,6 +546,46 @@ describe('recall paths under the default escalation', () => {
     expect(closeOutput(execution)).toMatchObject({ messagesSent: 2 });
   });
 
+  it('closes the recall as failed when a step fails for a reason other than delivery', async () => {
+    const { rt } = env;
+    const t0 = nextShanghaiTime(rt, '10:00');
+    const recallId = await begin(rt, lapsedUser('p-broken', t0), t0);
+    await rt.advanceTo(addHours(t0, 24));
+    // Someone writes an invalid record while the recall waits: the check cannot load the user.
+    await rt.users.put({ ...(await readUser(rt, 'p-broken')), balanceFen: -1 });
+
+    const execution = await runRecallToEnd(rt, recallId);
+
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error?.error).toBe('RecallFailed');
+    expect(statePath(execution)).toEqual([
+      ...HEAD,
+      IN_APP.send,
+      IN_APP.wait,
+      IN_APP.check,
+      'Close the recall as failed',
+      'Recall failed',
+    ]);
+    // Not a transient error: no retry, straight to the failure closer.
+    expect(eventsFor(execution, IN_APP.check, 'StateRetried')).toEqual([]);
+    expect(enteredAt(execution, 'Close the recall as failed')).toBe(addHours(t0, 48));
+    const recall = await readRecall(rt, recallId);
+    expect(recall).toMatchObject({ outcome: 'failed', closedAt: addHours(t0, 48) });
+    expect(recall.error).toMatch(/^InvalidUserRecord: .*balanceFen/);
+    expect(recall.steps.map((s) => [s.step, s.result])).toEqual([['in_app', 'sent']]);
+    expect(await outboxItems(rt, { recallId })).toEqual([]);
+    const user = await rt.users.get('p-broken');
+    expect(user?.activeRecallId).toBeUndefined();
+    expect(user?.lastRecallOutcome).toBe('failed');
+    expect(loggedBy(rt)).toContainEqual(
+      expect.objectContaining({
+        level: 'WARN',
+        message: 'invalid user record in a recall',
+        userId: 'p-broken',
+      }),
+    );
+  });
+
   it('clears the stored push token the provider rejects as invalid', async () => {
     const { rt } = env;
     const t0 = nextShanghaiTime(rt, '10:00');
@@ -610,7 +658,9 @@ describe('recall paths under the default escalation', () => {
         status: 'open',
       },
     ]);
-    expect(await rewardsOf(rt, 'p-bigwhale')).toMatchObject([{ amountFen: 500_000, unlockInvestFen: 1_000_000 }]);
+    expect(await rewardsOf(rt, 'p-bigwhale')).toMatchObject([
+      { amountFen: 500_000, unlockInvestFen: 1_000_000 },
+    ]);
     expect(await readRecall(rt, recallId)).toMatchObject({
       rewardId: `rw-${recallId}`,
       plan: { strategies: [{ kind: 'conditional_reward', amountFen: 200_000, unlockInvestFen: 1_000_000 }] },

@@ -1,12 +1,17 @@
 import { afterAll, beforeAll, inject } from 'vitest';
-import type { RecallRecord } from '../../functions/adapters/recall-repository.ts';
+import { createQuietLogger } from '../../functions/adapters/logger.ts';
 import type { MessageRecord } from '../../functions/adapters/message-ledger.ts';
+import type { RecallRecord } from '../../functions/adapters/recall-repository.ts';
 import type { RewardRecord } from '../../functions/adapters/rewards.ts';
 import { assess } from '../../functions/domain/assessment.ts';
 import type { RecallTrigger } from '../../functions/domain/recall.ts';
 import { addDays, toIso } from '../../functions/domain/time.ts';
 import { parseUserRecord, type UserRecord } from '../../functions/domain/user.ts';
-import { type ActivityEvent, type ActivityResult, recordActivity } from '../../functions/use-cases/record-activity.ts';
+import {
+  type ActivityEvent,
+  type ActivityResult,
+  recordActivity,
+} from '../../functions/use-cases/record-activity.ts';
 import { type StartRecallResult, startRecall } from '../../functions/use-cases/start-recall.ts';
 import type { OutboxItem } from '../../local/outbox.ts';
 import { Runtime } from '../../local/runtime.ts';
@@ -20,14 +25,28 @@ export interface TestRuntimeOptions {
   start?: Date;
 }
 
-/** The embedded runtime on the run-wide dynalite, with its own tables (a fresh prefix per call). */
-export function startTestRuntime(opts: TestRuntimeOptions = {}): Promise<Runtime> {
-  return Runtime.start({
+const logs = new WeakMap<Runtime, Record<string, unknown>[]>();
+
+/**
+ * The embedded runtime on the run-wide dynalite, with its own tables (a fresh prefix per call).
+ * Warnings and errors the handlers log are kept for `loggedBy(rt)` instead of going to stderr.
+ */
+export async function startTestRuntime(opts: TestRuntimeOptions = {}): Promise<Runtime> {
+  const lines: Record<string, unknown>[] = [];
+  const rt = await Runtime.start({
     endpoint: inject('dynamoEndpoint'),
     tablePrefix: newTablePrefix(),
     start: opts.start ?? AS_OF,
     policy: opts.policy,
+    logger: createQuietLogger((line) => lines.push(JSON.parse(line) as Record<string, unknown>)),
   });
+  logs.set(rt, lines);
+  return rt;
+}
+
+/** What the runtime's handlers logged (warnings and errors), oldest first. */
+export function loggedBy(rt: Runtime): Record<string, unknown>[] {
+  return logs.get(rt) ?? [];
 }
 
 /**
@@ -112,7 +131,11 @@ export type ActivityInput = ActivityEvent extends infer E
 export async function applyActivity(rt: Runtime, event: ActivityInput): Promise<ActivityResult> {
   const at = event.at ?? rt.clock.nowIso();
   if (Date.parse(at) > rt.clock.nowMs()) await rt.advanceTo(at);
-  const full = { ...event, at, eventId: event.eventId ?? `evt-${++eventSeq}-${event.userId}` } as ActivityEvent;
+  const full = {
+    ...event,
+    at,
+    eventId: event.eventId ?? `evt-${++eventSeq}-${event.userId}`,
+  } as ActivityEvent;
   const result = await recordActivity(full, rt.activityDeps);
   await rt.idle();
   return result;

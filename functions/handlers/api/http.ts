@@ -14,7 +14,11 @@ const HEADERS = {
   'x-content-type-options': 'nosniff',
 };
 
-export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+export function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
   return { statusCode, headers: { ...HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
@@ -51,7 +55,11 @@ function isMiddyHttpError(error: unknown): error is MiddyHttpError {
  */
 export function errorResponse(error: unknown, logger: WinbackLogger): APIGatewayProxyResult {
   if (error instanceof InvalidRequestError) {
-    return json(400, { error: 'invalid_request', message: 'the request has invalid fields', issues: error.issues });
+    return json(400, {
+      error: 'invalid_request',
+      message: 'the request has invalid fields',
+      issues: error.issues,
+    });
   }
   if (error instanceof NotFoundError) return json(404, { error: error.code, message: error.message });
   if (error instanceof ConflictError) {
@@ -64,7 +72,8 @@ export function errorResponse(error: unknown, logger: WinbackLogger): APIGateway
       fields: error.fields,
     });
   }
-  if (error instanceof RouteNotFoundError) return json(404, { error: 'route_not_found', message: 'no such route' });
+  if (error instanceof RouteNotFoundError)
+    return json(404, { error: 'route_not_found', message: 'no such route' });
   if (error instanceof MethodNotAllowedError) {
     return json(
       405,
@@ -81,6 +90,8 @@ export function errorResponse(error: unknown, logger: WinbackLogger): APIGateway
       ? json(415, { error: 'unsupported_media_type', message: 'send the body as application/json' })
       : json(400, { error: 'invalid_json', message: 'the body is not valid JSON' });
   }
-  logger.error('api request failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown' });
+  logger.error('api request failed', {
+    error: error instanceof Error ? `${error.name}: ${error.message}` : 'unknown',
+  });
   return json(500, { error: 'internal_error', message: 'the request failed; it is safe to retry' });
 }

@@ -20,7 +20,8 @@ interface Compiled<T> {
 /**
  * A small router over `{name}` path templates. It matches the request path itself rather than
  * API Gateway's `resource`, so a proxy resource in AWS and the local server route identically.
- * Literal segments win over parameters (`/recalls/segments` before `/recalls/{recallId}`).
+ * The most literal matching template wins, as in API Gateway: `/recalls/segments` shadows
+ * `/recalls/{recallId}`, so `GET /recalls/segments` is a 405 (Allow: POST), not a recall lookup.
  */
 export class Router<T extends { method: HttpMethod; path: string }> {
   private readonly compiled: Compiled<T>[];
@@ -43,9 +44,13 @@ export class Router<T extends { method: HttpMethod; path: string }> {
     const parts = split(path).map(decodeSegment);
     if (parts.some((p) => p === undefined)) return { kind: 'not_found' };
     const allow = new Set<HttpMethod>();
+    let best = -1;
     for (const candidate of this.compiled) {
+      // Sorted most literal first: once a path matched, less specific templates do not apply.
+      if (candidate.literals < best) break;
       const params = matchSegments(candidate.segments, parts as string[]);
       if (!params) continue;
+      best = candidate.literals;
       if (candidate.method === method) return { kind: 'match', match: { route: candidate.route, params } };
       allow.add(candidate.method);
     }

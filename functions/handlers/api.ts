@@ -1,0 +1,158 @@
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpEventNormalizer from '@middy/http-event-normalizer';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ActivityLog } from '../adapters/activity-log.ts';
+import { documentClient, stepFunctionsClient } from '../adapters/clients.ts';
+import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
+import { Inbox } from '../adapters/inbox.ts';
+import { JobRepository } from '../adapters/job-repository.ts';
+import { createLogger, type WinbackLogger } from '../adapters/logger.ts';
+import { RecallRepository } from '../adapters/recall-repository.ts';
+import { Rewards } from '../adapters/rewards.ts';
+import { UserRepository } from '../adapters/user-repository.ts';
+import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
+import { API_ROUTES, MAX_BODY_BYTES } from '../domain/api-schemas.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { ActivityDeps } from '../use-cases/record-activity.ts';
+import type { StartRecallDeps } from '../use-cases/start-recall.ts';
+import { MethodNotAllowedError, RouteNotFoundError } from './api/http.ts';
+import { bodyLimit, errorResponses, jsonBody } from './api/middleware.ts';
+import { parseRequest } from './api/request.ts';
+import { Router } from './api/router.ts';
+import { type RouteContext, type RouteHandlers, routeHandlers } from './api/routes.ts';
+
+/** What the API runs against: the Lambda wires AWS adapters, `winback serve` the embedded runtime's. */
+export interface ApiDeps {
+  users: UserRepository;
+  recalls: RecallRepository;
+  rewards: Rewards;
+  inbox: Inbox;
+  jobs: JobRepository;
+  start: StartRecallDeps;
+  activity: ActivityDeps;
+  policy: Policy;
+  logger: WinbackLogger;
+  /** Domain time: real in AWS, the simulated clock locally. */
+  now: () => Date;
+  newJobId?: () => string;
+  segments?: { startsPerSecond?: number; concurrency?: number; timeBudgetMs?: number };
+}
+
+export type ApiHandler = (
+  event: APIGatewayProxyEvent,
+  context?: Partial<Context>,
+) => Promise<APIGatewayProxyResult>;
+
+type HttpMiddleware = MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult>;
+
+/** API Gateway stops waiting after 29 s; a request's own work stops well before. */
+const DEFAULT_TIME_BUDGET_MS = 20_000;
+const LAMBDA_RESERVE_MS = 5_000;
+
+export function newJobId(): string {
+  return `j${randomBytes(8).toString('hex').slice(0, 12)}`;
+}
+
+/**
+ * The whole HTTP API as one function: header normalizer → event normalizer → body size limit →
+ * JSON body parser → router (validate, call the use case) → one error mapping for every failure.
+ */
+export function createApi(deps: ApiDeps): ApiHandler {
+  const timeBudgetMs = deps.segments?.timeBudgetMs ?? DEFAULT_TIME_BUDGET_MS;
+  const handlers = routeHandlers({
+    ...deps,
+    newJobId: deps.newJobId ?? newJobId,
+    nonce: () => randomBytes(3).toString('hex'),
+    monotonicMs: () => performance.now(),
+    sleep: (ms) => sleep(ms),
+    startsPerSecond: deps.segments?.startsPerSecond ?? 100,
+    concurrency: deps.segments?.concurrency ?? 8,
+  });
+  const router = new Router(API_ROUTES);
+
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult>({ timeoutEarlyInMillis: 0 })
+    .use(httpHeaderNormalizer() as HttpMiddleware)
+    // Typed for every HTTP event version; this API receives REST (v1) proxy events only.
+    .use(httpEventNormalizer() as unknown as HttpMiddleware)
+    .use(bodyLimit(MAX_BODY_BYTES))
+    .use(jsonBody())
+    .use(errorResponses(deps.logger))
+    .handler(async (event, context) => {
+      const found = router.lookup(event.httpMethod, event.path);
+      if (found.kind === 'not_found') throw new RouteNotFoundError('no such route');
+      if (found.kind === 'method_not_allowed') throw new MethodNotAllowedError(found.allow);
+      const { route, params } = found.match;
+      const request = parseRequest(route, params, event);
+      const handle = handlers[route.operationId] as (
+        req: unknown,
+        ctx: RouteContext,
+      ) => ReturnType<RouteHandlers['getRecall']>;
+      return handle(request, { remainingMs: budget(timeBudgetMs, context) });
+    });
+
+  return (event, context) => chain(event, (context ?? {}) as Context);
+}
+
+/** Time left for this request: its own budget, and never past the Lambda's timeout. */
+function budget(timeBudgetMs: number, context: Partial<Context>): () => number {
+  const deadline = performance.now() + timeBudgetMs;
+  return () => {
+    const own = deadline - performance.now();
+    const lambda =
+      typeof context.getRemainingTimeInMillis === 'function'
+        ? context.getRemainingTimeInMillis() - LAMBDA_RESERVE_MS
+        : Number.POSITIVE_INFINITY;
+    return Math.min(own, lambda);
+  };
+}
+
+/** Adapters from the environment the stack sets. The API never notifies operators: it gets no topic. */
+export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps {
+  const doc = documentClient();
+  const users = new UserRepository(doc, requireEnv(env, ENV.usersTable));
+  const recalls = new RecallRepository(doc, requireEnv(env, ENV.recallsTable));
+  const inbox = new Inbox(doc, requireEnv(env, ENV.inboxTable));
+  const rewards = new Rewards(doc, requireEnv(env, ENV.rewardsTable));
+  const policy = policyFromEnv(env);
+  const now = () => new Date();
+  return {
+    users,
+    recalls,
+    rewards,
+    inbox,
+    jobs: new JobRepository(doc, requireEnv(env, ENV.jobsTable)),
+    start: {
+      users,
+      recalls,
+      workflow: new StepFunctionsStarter(stepFunctionsClient(), requireEnv(env, ENV.recallStateMachineArn)),
+      notifier: { notify: async () => {} },
+      policy,
+      logger,
+    },
+    activity: {
+      users,
+      events: new ActivityLog(doc, requireEnv(env, ENV.eventsTable)),
+      inbox,
+      rewards,
+      logger,
+    },
+    policy,
+    logger,
+    now,
+  };
+}
+
+const logger = createLogger('winback-api');
+let api: ApiHandler | undefined;
+
+/** The Lambda entry point: deps built once per container, on the first request. */
+export const handler = async (
+  event: APIGatewayProxyEvent,
+  context: Context,
+): Promise<APIGatewayProxyResult> => {
+  api ??= createApi(apiDepsFromEnv(process.env, logger));
+  return api(event, context);
+};

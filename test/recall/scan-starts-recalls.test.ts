@@ -1,0 +1,136 @@
+import { describe, expect, it } from 'vitest';
+import { addHours } from '../../functions/domain/time.ts';
+import type { UserRecord } from '../../functions/domain/user.ts';
+import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
+import { outboxItems, putUsers, readRecall, readUser, useTestRuntime } from '../support/runtime.ts';
+
+// The daily scan state machine, run locally, opening recalls through the real ScheduledRecalls trigger.
+
+const asOf = AS_OF.toISOString(); // 09:00 Asia/Shanghai
+const day = asOf.slice(0, 10).replaceAll('-', '');
+const lapsed = (days: number): Partial<UserRecord> => ({
+  lastLoginAt: daysBefore(AS_OF, days),
+  lastInvestAt: daysBefore(AS_OF, days),
+});
+
+const users: UserRecord[] = [
+  aUser({ userId: 's-active', phone: '+8613900000001' }),
+  // inactive_login: at risk, low.
+  aUser({ userId: 's-atrisk', phone: '+8613900000002', ...lapsed(10) }),
+  // 40 days without login or investment: churned, medium.
+  aUser({ userId: 's-churned', phone: '+8613900000003', ...lapsed(40) }),
+  // > 15 days without login and a balance under ¥100: high risk.
+  aUser({ userId: 's-high', phone: '+8613900000004', ...lapsed(20), balanceFen: 5_000 }),
+  // ¥200,000 invested over time, balance under ¥100: lapsed high value (not high risk: 10 days).
+  aUser({
+    userId: 's-whale',
+    phone: '+8613900000005',
+    ...lapsed(10),
+    totalInvestedFen: 20_000_000,
+    balanceFen: 5_000,
+  }),
+  // At risk, but its last recall closed 5 days ago: inside the 30-day cool-down.
+  aUser({
+    userId: 's-cooling',
+    phone: '+8613900000006',
+    ...lapsed(10),
+    lastRecallClosedAt: daysBefore(AS_OF, 5),
+    lastRecallOutcome: 'not_returned',
+  } as Partial<UserRecord>),
+  // At risk, with a recall from earlier in the month still open.
+  aUser({
+    userId: 's-busy',
+    phone: '+8613900000007',
+    ...lapsed(10),
+    activeRecallId: 'r-20261101-s-busy',
+  } as Partial<UserRecord>),
+];
+const ELIGIBLE = ['s-atrisk', 's-churned', 's-high', 's-whale'];
+
+describe('the daily scan starting recalls', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('starts recalls only for eligible users, alerts operators, and starts nothing new on a re-run', async () => {
+    const { rt } = env;
+    await putUsers(rt, ...users);
+
+    const first = await rt.runDailyScan(asOf);
+    await rt.idle();
+
+    expect(first.execution.status).toBe('SUCCEEDED');
+    expect(first.summary.totals).toMatchObject({
+      scanned: 7,
+      assessed: 7,
+      invalid: 0,
+      byStatus: { active: 1, at_risk: 5, churned: 1 },
+      recalls: { started: 4, cooldown: 1, already_active: 1 },
+    });
+    const executions = rt.recallWorkflow.list();
+    expect(executions.map((e) => e.name).sort()).toEqual(ELIGIBLE.map((id) => `r-${day}-${id}`).sort());
+    for (const id of ELIGIBLE) {
+      const recall = await readRecall(rt, `r-${day}-${id}`);
+      expect(recall).toMatchObject({ userId: id, trigger: 'scheduled', startedAt: asOf, holdout: false });
+      expect(recall.executionArn).toBe(rt.recallWorkflow.describe(`r-${day}-${id}`)!.arn);
+      expect((await readUser(rt, id)).activeRecallId).toBe(`r-${day}-${id}`);
+    }
+    expect(await readRecall(rt, `r-${day}-s-high`)).toMatchObject({
+      level: 'high',
+      plan: { route: 'sms_first' },
+    });
+    expect(await readRecall(rt, `r-${day}-s-churned`)).toMatchObject({ level: 'medium' });
+    expect(await readRecall(rt, `r-${day}-s-whale`)).toMatchObject({
+      reasonCodes: expect.arrayContaining(['high_value_lapsed', 'low_balance', 'inactive_login']),
+      rewardId: `rw-r-${day}-s-whale`,
+    });
+    expect(await rt.recalls.get(`r-${day}-s-active`)).toBeUndefined();
+    expect(await rt.recalls.get(`r-${day}-s-cooling`)).toBeUndefined();
+    expect(await rt.recalls.get(`r-${day}-s-busy`)).toBeUndefined();
+    expect((await readUser(rt, 's-busy')).activeRecallId).toBe('r-20261101-s-busy');
+    expect((await readUser(rt, 's-cooling')).activeRecallId).toBeUndefined();
+    // The first step already went out: in-app for the escalations, SMS for the high-risk user.
+    expect((await rt.ledger.forRecall(`r-${day}-s-atrisk`)).map((m) => [m.step, m.status])).toEqual([
+      ['in_app', 'sent'],
+    ]);
+    expect((await outboxItems(rt, { channel: 'sms' })).map((o) => o.recallId)).toEqual([`r-${day}-s-high`]);
+
+    const alerts = await outboxItems(rt, { channel: 'operator' });
+    expect(alerts.map((a) => [a.kind, a.title]).sort()).toEqual([
+      ['daily_digest', `daily digest ${asOf.slice(0, 10)}`],
+      ['high_risk', 'high-risk user: s-high'],
+      ['high_value_lapsed', 'lapsed high-value user: s-whale'],
+    ]);
+    const highAlert = alerts.find((a) => a.kind === 'high_risk')!;
+    expect(highAlert.text).toContain(`Recall r-${day}-s-high started`);
+    const digest = alerts.find((a) => a.kind === 'daily_digest')!;
+    expect(digest.text).toBe(first.summary.digest);
+    expect(digest.text).toContain('recalls: already_active 1, cooldown 1, started 4');
+
+    // The same day again: another run of the same asOf, then a later run of the same day.
+    const again = rt.scanWorkflow.start('scan-rerun-same-asof', { asOf });
+    await again.done;
+    await rt.idle();
+    expect(again.status).toBe('SUCCEEDED');
+    const rerun = again.output as typeof first.summary;
+    expect(rerun.totals.recalls).toEqual({ resumed: 4, cooldown: 1, already_active: 1 });
+
+    const later = await rt.runDailyScan(addHours(asOf, 2));
+    await rt.idle();
+    expect(later.summary.totals.recalls).toEqual({ resumed: 4, cooldown: 1, already_active: 1 });
+
+    expect(rt.recallWorkflow.list()).toHaveLength(4);
+    for (const id of ELIGIBLE) {
+      const ledger = await rt.ledger.forRecall(`r-${day}-${id}`);
+      expect(ledger.map((m) => m.attempts)).toEqual([1]);
+    }
+    expect(await outboxItems(rt, { channel: 'sms' })).toHaveLength(1);
+    const after = await outboxItems(rt, { channel: 'operator' });
+    // No second alert for the same recalls; one digest per run.
+    expect(after.filter((a) => a.kind !== 'daily_digest')).toHaveLength(2);
+    expect(after.filter((a) => a.kind === 'daily_digest')).toHaveLength(3);
+    expect(after.filter((a) => a.kind === 'daily_digest').map((a) => a.text.includes('resumed 4'))).toEqual([
+      false,
+      true,
+      true,
+    ]);
+  });
+});
