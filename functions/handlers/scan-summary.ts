@@ -55,12 +55,20 @@ export async function scanSummaryHandler(
       .map((r) => `  ${r.userId}: ${r.issues.map((i) => `${i.field}: ${i.message}`).join('; ')}`)
       .join('\n');
   }
+  if (failed.length > 0) {
+    digest += `\n\nFAILED SEGMENTS (their users were not assessed today): ${failed
+      .map((f) => `segment ${f.segment}: ${f.error?.Error ?? 'error'} ${(f.error?.Cause ?? '').slice(0, 300)}`)
+      .join('; ')}`;
+  }
   await deps.notifier.notify({
     kind: 'daily_digest',
     subject: `daily digest ${event.asOf.slice(0, 10)}`,
     message: digest,
   });
-  deps.logger.info('daily scan finished', { asOf: event.asOf, totals });
+  deps.logger.info('daily scan finished', { asOf: event.asOf, totals, failedSegments: failed.length });
+  if (failed.length > 0) {
+    throw new SegmentsFailedError(`${failed.length} of ${event.segments.length} segments failed; the digest lists them`);
+  }
   return { asOf: event.asOf, totals, invalidRecords, digest };
 }
 
