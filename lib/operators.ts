@@ -27,9 +27,9 @@ export class Operators extends Construct {
   }
 
   /** Any failed execution of the workflow pages operators; a recall must never fail silently. */
-  alarmOnFailedExecutions(id: string, stateMachine: IStateMachine): Alarm {
+  alarmOnFailedExecutions(id: string, workflow: string, stateMachine: IStateMachine): Alarm {
     const alarm = new Alarm(this, id, {
-      alarmDescription: `An execution of ${id} failed: open it in the Step Functions console`,
+      alarmDescription: `An execution of the ${workflow} workflow failed: open it in the Step Functions console`,
       metric: stateMachine.metricFailed({ statistic: 'Sum' }),
       threshold: 1,
       evaluationPeriods: 1,

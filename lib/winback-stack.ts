@@ -80,7 +80,7 @@ export class WinbackStack extends Stack {
       policyJson,
     });
 
-    this.operators.alarmOnFailedExecutions('DailyScanFailed', this.dailyScan.stateMachine);
-    this.operators.alarmOnFailedExecutions('RecallFailed', this.recallWorkflow.stateMachine);
+    this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
+    this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);
   }
 }

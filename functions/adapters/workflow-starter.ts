@@ -76,7 +76,8 @@ export class StepFunctionsStarter implements WorkflowStarter {
   }
 
   consoleUrl(executionArn: string): string {
-    const region = executionArn.split(':')[3];
-    return `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${executionArn}`;
+    const region = executionArn.split(':')[3] ?? '';
+    const host = region.startsWith('cn-') ? `${region}.console.amazonaws.cn` : `${region}.console.aws.amazon.com`;
+    return `https://${host}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
   }
 }
