@@ -184,10 +184,11 @@ export class Runtime {
   readonly starter: WorkflowStarter = {
     start: async (name: string, input: object): Promise<StartedExecution> => {
       const existing = this.recallWorkflow.describe(name);
+      // As Step Functions answers ExecutionAlreadyExists for a used name, the starter reports a repeat.
       // Like StepFunctionsStarter: a name already used (other input, or finished) is a repeat, not an error.
       if (existing) return { executionArn: existing.arn, alreadyStarted: true };
       const execution = this.recallWorkflow.start(name, input);
-      return { executionArn: execution.arn, alreadyStarted: existing !== undefined };
+      return { executionArn: execution.arn, alreadyStarted: false };
     },
     consoleUrl: (executionArn: string) => `winback recall ${executionArn.split(':').at(-1)}`,
   };

@@ -100,7 +100,7 @@ export const ActivityEventSchema = z.discriminatedUnion(
     z.strictObject({
       ...eventBase,
       type: z.literal('investment'),
-      amountFen: fen.positive('must be more than 0'),
+      amountFen: z.number().int('must be a whole number of fen').positive('must be more than 0'),
       productId: z.string().min(1).max(64),
       bonusRate: z.boolean().describe('the product pays a bonus rate'),
     }),

@@ -120,7 +120,9 @@ export function routeRecall(
   if (options.holdout) return { route: 'skip', skipReason: 'holdout', channels, strategies };
   if (channels.length === 0) return { route: 'skip', skipReason: 'no_channel', channels, strategies };
   const smsOnly = channels.length === 1 && channels[0] === 'sms';
-  return { route: level === 'high' || smsOnly ? 'sms_first' : 'escalate', channels, strategies };
+  // An operator's explicit starting step wins over the risk level's SMS-first rule.
+  const smsFirst = options.startAt ? channels[0] === 'sms' : level === 'high' || smsOnly;
+  return { route: smsFirst ? 'sms_first' : 'escalate', channels, strategies };
 }
 
 function canReach(user: UserRecord, channel: RecallChannel): boolean {

@@ -81,7 +81,7 @@ export function createApi(deps: ApiDeps): ApiHandler {
     .use(jsonBody())
     .use(errorResponses(deps.logger))
     .handler(async (event, context) => {
-      const found = router.lookup(event.httpMethod, event.path);
+      const found = router.lookup(event.httpMethod, requestPath(event));
       if (found.kind === 'not_found') throw new RouteNotFoundError('no such route');
       if (found.kind === 'method_not_allowed') throw new MethodNotAllowedError(found.allow);
       const { route, params } = found.match;
@@ -94,6 +94,21 @@ export function createApi(deps: ApiDeps): ApiHandler {
     });
 
   return (event, context) => chain(event, (context ?? {}) as Context);
+}
+
+/**
+ * The path relative to the stage, rebuilt from the matched resource and its parameters: `event.path`
+ * would also carry a custom domain's base path mapping.
+ */
+export function requestPath(
+  event: Pick<APIGatewayProxyEvent, 'resource' | 'path' | 'pathParameters'>,
+): string {
+  const { resource, pathParameters } = event;
+  if (!resource) return event.path;
+  if (resource === '/{proxy+}') return `/${pathParameters?.proxy ?? ''}`;
+  return resource.replace(/\{([^}]+)\}/g, (_, name: string) =>
+    encodeURIComponent(pathParameters?.[name] ?? ''),
+  );
 }
 
 /** Time left for this request: its own budget, and never past the Lambda's timeout. */

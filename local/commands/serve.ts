@@ -71,6 +71,8 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     ...(opts.tablePrefix ? { tablePrefix: opts.tablePrefix } : {}),
     ...(opts.policy !== undefined ? { policy: opts.policy } : {}),
   });
+  // Executions live in one process: pick up the recalls a previous `serve` left open.
+  await runtime.resumeOpenRecalls();
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer({

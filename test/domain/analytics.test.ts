@@ -20,7 +20,15 @@ import {
 } from '../../functions/domain/user.ts';
 
 function verdict(status: AssessmentStatus, level: RiskLevel, lifecycle: LifecycleStage): Assessment {
-  return { userId: 'u', status, level, score: 0, lifecycle, reasons: [], plan: { channels: [], strategies: [] } };
+  return {
+    userId: 'u',
+    status,
+    level,
+    score: 0,
+    lifecycle,
+    reasons: [],
+    plan: { channels: [], strategies: [] },
+  };
 }
 
 /** Six users: two of each status, over three stages and two channels. */
@@ -41,7 +49,11 @@ function sixUsers(): ScanTotals {
   return totals;
 }
 
-const tally = (active: number, at_risk: number, churned: number): StatusTally => ({ active, at_risk, churned });
+const tally = (active: number, at_risk: number, churned: number): StatusTally => ({
+  active,
+  at_risk,
+  churned,
+});
 
 describe('countAssessment', () => {
   it('tallies status, level, stage × status and channel × status', () => {
@@ -68,7 +80,12 @@ describe('countAssessment', () => {
     const names = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
     afterEach(() => {
       // Undo any pollution so that a failure here cannot leak into other tests.
-      for (const target of [Object.prototype, Object, Object.prototype.toString, Object.prototype.hasOwnProperty])
+      for (const target of [
+        Object.prototype,
+        Object,
+        Object.prototype.toString,
+        Object.prototype.hasOwnProperty,
+      ])
         for (const s of ASSESSMENT_STATUSES) delete (target as unknown as Record<string, unknown>)[s];
     });
 
@@ -148,7 +165,9 @@ describe('mergeTotals', () => {
         for (const s of ASSESSMENT_STATUSES) expect(m.byStatus[s]).toBe(a.byStatus[s] + b.byStatus[s]);
         for (const l of RISK_LEVELS) expect(m.byLevel[l]).toBe(a.byLevel[l] + b.byLevel[l]);
         for (const stage of LIFECYCLE_STAGES)
-          expect(m.byLifecycle[stage].churned).toBe(a.byLifecycle[stage].churned + b.byLifecycle[stage].churned);
+          expect(m.byLifecycle[stage].churned).toBe(
+            a.byLifecycle[stage].churned + b.byLifecycle[stage].churned,
+          );
         for (const c of CHANNELS) {
           const sum = (a.byChannel[c]?.at_risk ?? 0) + (b.byChannel[c]?.at_risk ?? 0);
           expect(m.byChannel[c]?.at_risk ?? 0).toBe(sum);
@@ -182,9 +201,7 @@ describe('formatTotals', () => {
   });
 
   it('prints a row per stage and per channel with the churn share', () => {
-    expect(lines).toContain(
-      '                            users     active    at risk    churned    churn %',
-    );
+    expect(lines).toContain('                            users     active    at risk    churned    churn %');
     expect(lines).toContain('all users                       6          2          2          2      33.3%');
     expect(lines).toContain('  novice                        2          1          0          1      50.0%');
     expect(lines).toContain('  growth                        3          0          2          1      33.3%');

@@ -107,8 +107,11 @@ describe('isHoldout', () => {
     expect(early.filter(Boolean).length).toBe(ids.filter((u) => isHoldout(u, NOW, 0.05)).length);
   });
 
-  it("redraws each month independently, so nobody is held out (never recalled) month after month", () => {
-    const months = Array.from({ length: 12 }, (_, i) => `2026-${String(i + 1).padStart(2, '0')}-15T00:00:00Z`);
+  it('redraws each month independently, so nobody is held out (never recalled) month after month', () => {
+    const months = Array.from(
+      { length: 12 },
+      (_, i) => `2026-${String(i + 1).padStart(2, '0')}-15T00:00:00Z`,
+    );
     const draws = ids.map((u) => months.map((m) => isHoldout(u, m, 0.05)));
     const november = draws.filter((d) => d[10]);
     const againInDecember = november.filter((d) => d[11]).length / november.length;
@@ -213,7 +216,9 @@ describe('routeRecall', () => {
       strategies: [trust, reminder],
     });
     const nothing = aUser({ consent: { inApp: true, push: false, sms: false } });
-    expect(routeRecall(all, 'low', { holdout: false, startAt: 'push' }, DEFAULT_POLICY, nothing)).toMatchObject({
+    expect(
+      routeRecall(all, 'low', { holdout: false, startAt: 'push' }, DEFAULT_POLICY, nothing),
+    ).toMatchObject({
       route: 'skip',
       skipReason: 'no_channel',
       channels: [],
@@ -262,7 +267,7 @@ describe('routeRecall', () => {
 describe('cameBackSince', () => {
   const start = daysBefore(AS_OF, 5);
   const startMs = NOW_MS - 5 * MS_PER_DAY;
-  const after = (hours: number) => iso(startMs + hours * MS_PER_HOUR);
+  const later = (hours: number) => iso(startMs + hours * MS_PER_HOUR);
 
   it('is undefined when nothing happened after the start', () => {
     const user = aUser({ lastLoginAt: daysBefore(AS_OF, 6), lastInvestAt: daysBefore(AS_OF, 9) });
@@ -279,28 +284,30 @@ describe('cameBackSince', () => {
   });
 
   it('names whichever came first after the start; an investment wins a tie', () => {
-    expect(cameBackSince(aUser({ lastLoginAt: after(2), lastInvestAt: after(1) }), start)).toEqual({
+    expect(cameBackSince(aUser({ lastLoginAt: later(2), lastInvestAt: later(1) }), start)).toEqual({
       how: 'investment',
-      at: after(1),
+      at: later(1),
     });
-    expect(cameBackSince(aUser({ lastLoginAt: after(1), lastInvestAt: after(2) }), start)).toEqual({
+    expect(cameBackSince(aUser({ lastLoginAt: later(1), lastInvestAt: later(2) }), start)).toEqual({
       how: 'login',
-      at: after(1),
+      at: later(1),
     });
-    expect(cameBackSince(aUser({ lastLoginAt: after(3), lastInvestAt: after(3) }), start)).toEqual({
+    expect(cameBackSince(aUser({ lastLoginAt: later(3), lastInvestAt: later(3) }), start)).toEqual({
       how: 'investment',
-      at: after(3),
+      at: later(3),
     });
   });
 
   it('counts either alone', () => {
-    expect(cameBackSince(aUser({ lastLoginAt: after(4), lastInvestAt: undefined }), start)).toEqual({
+    expect(cameBackSince(aUser({ lastLoginAt: later(4), lastInvestAt: undefined }), start)).toEqual({
       how: 'login',
-      at: after(4),
+      at: later(4),
     });
-    expect(cameBackSince(aUser({ lastLoginAt: daysBefore(AS_OF, 6), lastInvestAt: after(4) }), start)).toEqual({
+    expect(
+      cameBackSince(aUser({ lastLoginAt: daysBefore(AS_OF, 6), lastInvestAt: later(4) }), start),
+    ).toEqual({
       how: 'investment',
-      at: after(4),
+      at: later(4),
     });
   });
 });

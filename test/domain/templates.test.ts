@@ -60,7 +60,9 @@ describe('renderMessage', () => {
       title: '好久不见',
       body: '您的账户一切安好，本周有新的理财产品上线，回来看看吧。',
     });
-    expect(renderMessage(reminder, 'push', 'zh-CN').body).toBe('好久不见，本周有新理财产品上线，回来看看吧。');
+    expect(renderMessage(reminder, 'push', 'zh-CN').body).toBe(
+      '好久不见，本周有新理财产品上线，回来看看吧。',
+    );
     expect(renderMessage(reminder, 'sms', 'zh-CN').body).toBe(
       '【winback】好久不见，本周有新理财产品上线，回来看看吧。回T退订',
     );
@@ -92,9 +94,9 @@ describe('renderMessage', () => {
     expect(renderMessage({ kind: 'marketing_activity', offer: 'lottery' }, 'push', 'zh-CN').body).toBe(
       '您有一份专属幸运抽奖待领取，登录App即可。',
     );
-    expect(
-      renderMessage({ kind: 'marketing_activity', offer: 'birthday_coupon' }, 'in_app', 'en').body,
-    ).toBe('We saved a birthday bonus-rate coupon for you. Log in to claim it.');
+    expect(renderMessage({ kind: 'marketing_activity', offer: 'birthday_coupon' }, 'in_app', 'en').body).toBe(
+      'We saved a birthday bonus-rate coupon for you. Log in to claim it.',
+    );
     const zh = renderMessage(STRATEGIES[9]!, 'push', 'zh-CN').body;
     expect(zh).toBe('您关注的稳盈90天、活期宝有新额度，登录App查看。');
     expect(renderMessage(PRODUCTS_EN, 'push', 'en').body).toBe(
