@@ -43,15 +43,28 @@ function user(userId: string, overrides: Partial<UserRecord>): UserRecord {
  * Runs one recall per path on the synthesized state machine and reads transitions and Lambda
  * invocations off the local execution history.
  */
-export async function recallBench(endpoint: string): Promise<{ paths: RecallPathFigures[]; pricePer1000Transitions: number }> {
-  const rt = await Runtime.start({ start: asOf, endpoint, tablePrefix: 'bench_', policy: { recall: { holdoutShare: 0 } } });
+export async function recallBench(
+  endpoint: string,
+): Promise<{ paths: RecallPathFigures[]; pricePer1000Transitions: number }> {
+  const rt = await Runtime.start({
+    start: asOf,
+    endpoint,
+    tablePrefix: 'bench_',
+    policy: { recall: { holdoutShare: 0 } },
+  });
   const scenarios: { path: string; user: UserRecord; returnAfter?: RecallChannel }[] = [
     { path: 'returned after in-app', user: user('p-inapp', {}), returnAfter: 'in_app' },
     { path: 'returned after push', user: user('p-push', {}), returnAfter: 'push' },
     { path: 'returned after SMS', user: user('p-sms', {}), returnAfter: 'sms' },
     { path: 'full escalation', user: user('p-never', {}) },
-    { path: 'high risk, SMS first', user: user('p-high', { lastLoginAt: '2026-11-01T00:00:00Z', balanceFen: 5_000 }) },
-    { path: 'skipped (no consent)', user: user('p-skip', { consent: { inApp: false, push: false, sms: false } }) },
+    {
+      path: 'high risk, SMS first',
+      user: user('p-high', { lastLoginAt: '2026-11-01T00:00:00Z', balanceFen: 5_000 }),
+    },
+    {
+      path: 'skipped (no consent)',
+      user: user('p-skip', { consent: { inApp: false, push: false, sms: false } }),
+    },
   ];
   try {
     await rt.users.putMany(scenarios.map((s) => s.user));
@@ -60,14 +73,28 @@ export async function recallBench(endpoint: string): Promise<{ paths: RecallPath
         const scenario = scenarios.find((s) => s.user.userId === input.userId);
         if (result.result !== 'sent' || scenario?.returnAfter !== input.channel) return;
         const at = new Date(Date.parse(result.at) + MS_PER_HOUR).toISOString();
-        void rt.clock.until(at).then(() =>
-          rt.clock.track(recordActivity({ eventId: `bench-${input.userId}`, userId: input.userId, type: 'login', at }, rt.activityDeps)),
-        );
+        void rt.clock
+          .until(at)
+          .then(() =>
+            rt.clock.track(
+              recordActivity(
+                { eventId: `bench-${input.userId}`, userId: input.userId, type: 'login', at },
+                rt.activityDeps,
+              ),
+            ),
+          );
       },
     });
     for (const s of scenarios) {
       await startRecall(
-        { userId: s.user.userId, trigger: 'scheduled', level: 'low', at: asOf.toISOString(), reasonCodes: [], respectCooldown: true },
+        {
+          userId: s.user.userId,
+          trigger: 'scheduled',
+          level: 'low',
+          at: asOf.toISOString(),
+          reasonCodes: [],
+          respectCooldown: true,
+        },
         rt.startDeps,
       );
     }
@@ -75,8 +102,11 @@ export async function recallBench(endpoint: string): Promise<{ paths: RecallPath
     return {
       pricePer1000Transitions: STANDARD_PRICE_PER_1000_TRANSITIONS,
       paths: scenarios.map((s) => {
-        const execution = rt.recallWorkflow.list().find((e) => (e.input as { userId: string }).userId === s.user.userId);
-        if (!execution || execution.status !== 'SUCCEEDED') throw new Error(`recall for ${s.path} did not finish: ${execution?.status}`);
+        const execution = rt.recallWorkflow
+          .list()
+          .find((e) => (e.input as { userId: string }).userId === s.user.userId);
+        if (!execution || execution.status !== 'SUCCEEDED')
+          throw new Error(`recall for ${s.path} did not finish: ${execution?.status}`);
         const stateTransitions = countTransitions(execution.history);
         return {
           path: s.path,

@@ -82,7 +82,12 @@ async function main(): Promise<void> {
             let cursor: Record<string, unknown> | undefined;
             do {
               const out = await doc.send(
-                new ScanCommand({ TableName: usersTable, Segment: segment, TotalSegments: SEGMENTS, ExclusiveStartKey: cursor }),
+                new ScanCommand({
+                  TableName: usersTable,
+                  Segment: segment,
+                  TotalSegments: SEGMENTS,
+                  ExclusiveStartKey: cursor,
+                }),
               );
               n += out.Items?.length ?? 0;
               cursor = out.LastEvaluatedKey;
@@ -95,7 +100,9 @@ async function main(): Promise<void> {
     await rawScan(); // warm the store's caches so neither measurement pays for the first read
     const raw = await rawScan();
     const rawScanItemsPerSecond = (raw.value / raw.ms) * 1000;
-    console.log(`raw parallel Scan:   ${fmt(rawScanItemsPerSecond)} items/s (${fmt(raw.value)} items in ${(raw.ms / 1000).toFixed(2)} s)`);
+    console.log(
+      `raw parallel Scan:   ${fmt(rawScanItemsPerSecond)} items/s (${fmt(raw.value)} items in ${(raw.ms / 1000).toFixed(2)} s)`,
+    );
 
     const logger = createQuietLogger(() => {});
     const runScan = (day: Date) =>
@@ -104,7 +111,13 @@ async function main(): Promise<void> {
           Array.from({ length: SEGMENTS }, (_, segment) =>
             scanSegment(
               { asOf: day.toISOString(), segment, totalSegments: SEGMENTS },
-              { users: repo, policy: DEFAULT_POLICY, recalls: noRecalls, logger, remainingMs: () => Number.POSITIVE_INFINITY },
+              {
+                users: repo,
+                policy: DEFAULT_POLICY,
+                recalls: noRecalls,
+                logger,
+                remainingMs: () => Number.POSITIVE_INFINITY,
+              },
             ),
           ),
         );
@@ -125,7 +138,9 @@ async function main(): Promise<void> {
     console.log(
       `daily scan:          ${fmt(scanUsersPerSecond)} users/s (${(scan.ms / 1000).toFixed(2)} s, next day: ${fmt(scan.value)} changed assessments written)`,
     );
-    console.log(`scan / raw Scan:     ${scanOverRawScanRatio.toFixed(2)}× the raw Scan time (target ≤ 1.25×)`);
+    console.log(
+      `scan / raw Scan:     ${scanOverRawScanRatio.toFixed(2)}× the raw Scan time (target ≤ 1.25×)`,
+    );
 
     const recall = await recallBench(server.endpoint);
     for (const p of recall.paths) {

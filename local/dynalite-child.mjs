@@ -8,6 +8,10 @@ if (options.path) mkdirSync(options.path, { recursive: true });
 
 // Tables become ACTIVE at once: nothing local benefits from simulated provisioning delays.
 const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+// The SDK keeps sockets alive and reuses them; with Node's 5 s server default a socket can be closed
+// just as the client sends on it, and the request dies with ECONNRESET. Idle sockets stay open instead.
+server.keepAliveTimeout = 10 * 60_000;
+server.headersTimeout = 10 * 60_000 + 1000;
 
 let stopping = false;
 function shutdown() {

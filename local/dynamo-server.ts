@@ -131,6 +131,9 @@ async function startInProcess(opts: DynamoServerOptions): Promise<DynamoServer> 
   const dynalite = require('dynalite') as DynaliteFactory;
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
   const server = dynalite({ path: opts.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  // Same reason as in dynalite-child.mjs: keep-alive sockets must outlive the SDK's idle reuse.
+  server.keepAliveTimeout = 10 * 60_000;
+  server.headersTimeout = 10 * 60_000 + 1000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, HOST, () => {

@@ -77,7 +77,9 @@ export class StepFunctionsStarter implements WorkflowStarter {
 
   consoleUrl(executionArn: string): string {
     const region = executionArn.split(':')[3] ?? '';
-    const host = region.startsWith('cn-') ? `${region}.console.amazonaws.cn` : `${region}.console.aws.amazon.com`;
+    const host = region.startsWith('cn-')
+      ? `${region}.console.amazonaws.cn`
+      : `${region}.console.aws.amazon.com`;
     return `https://${host}/states/home?region=${region}#/v2/executions/details/${executionArn}`;
   }
 }

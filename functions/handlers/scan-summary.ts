@@ -57,7 +57,9 @@ export async function scanSummaryHandler(
   }
   if (failed.length > 0) {
     digest += `\n\nFAILED SEGMENTS (their users were not assessed today): ${failed
-      .map((f) => `segment ${f.segment}: ${f.error?.Error ?? 'error'} ${(f.error?.Cause ?? '').slice(0, 300)}`)
+      .map(
+        (f) => `segment ${f.segment}: ${f.error?.Error ?? 'error'} ${(f.error?.Cause ?? '').slice(0, 300)}`,
+      )
       .join('; ')}`;
   }
   await deps.notifier.notify({
@@ -67,7 +69,9 @@ export async function scanSummaryHandler(
   });
   deps.logger.info('daily scan finished', { asOf: event.asOf, totals, failedSegments: failed.length });
   if (failed.length > 0) {
-    throw new SegmentsFailedError(`${failed.length} of ${event.segments.length} segments failed; the digest lists them`);
+    throw new SegmentsFailedError(
+      `${failed.length} of ${event.segments.length} segments failed; the digest lists them`,
+    );
   }
   return { asOf: event.asOf, totals, invalidRecords, digest };
 }

@@ -240,13 +240,16 @@ describe('the DailyScan definition', () => {
     }
     const segment = tasks.find((t) => t.name === 'Assess users in the segment')!;
     expect(segment.parent?.name).toBe('Assess every segment');
-    expect(segment.state.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([[['States.ALL'], 'Note the failed segment']]);
+    expect(segment.state.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
+      [['States.ALL'], 'Note the failed segment'],
+    ]);
     const summary = tasks.find((t) => t.name === 'Summarize the run and tell operators')!;
     expect(summary.state.Catch?.map((c) => [c.ErrorEquals, c.Next])).toEqual([
       [['SegmentsFailed'], 'Some segments failed'],
       [['States.ALL'], 'Digest failed'],
     ]);
-    for (const c of summary.state.Catch ?? []) expect(stateOf(machine('DailyScan'), c.Next).Type).toBe('Fail');
+    for (const c of summary.state.Catch ?? [])
+      expect(stateOf(machine('DailyScan'), c.Next).Type).toBe('Fail');
   });
 
   it('has no Wait states and a 6 h timeout', () => {

@@ -112,7 +112,11 @@ describe('scan summary', () => {
       ].join('\n'),
     );
     expect(summary.invalidRecords).toEqual([invalidA, invalidB]);
-    expect(logger.info).toHaveBeenCalledWith('daily scan finished', { asOf: ASOF, totals: summary.totals, failedSegments: 0 });
+    expect(logger.info).toHaveBeenCalledWith('daily scan finished', {
+      asOf: ASOF,
+      totals: summary.totals,
+      failedSegments: 0,
+    });
   });
 
   it('has no invalid-records section when every record was valid', async () => {
