@@ -14,7 +14,6 @@ import {
   Condition,
   DefinitionBody,
   Fail,
-  JitterType,
   LogLevel,
   Map as MapState,
   Pass,
@@ -28,6 +27,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WinbackFunction } from './function.ts';
+import { retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = 'winback:workflow';
 
@@ -42,16 +42,6 @@ export interface DailyScanProps {
   /** Extra environment the scan function needs (the recall workflow adds its ARN here). */
   environment?: Record<string, string>;
 }
-
-/** Retries for Lambda tasks: throttles and transient service errors, with backoff and jitter. */
-export const TRANSIENT_LAMBDA_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-];
 
 /**
  * The daily assessment: a scheduled state machine that fans out over parallel Scan segments.
@@ -83,17 +73,13 @@ export class DailyScan extends Construct {
 
     const segments = Array.from({ length: props.segments }, (_, i) => i);
 
-    const assessSegment = new LambdaInvoke(this, 'Assess users in the segment', {
-      lambdaFunction: this.scanFunction,
-      outputPath: '$.Payload',
-      retryOnServiceExceptions: false,
-    }).addRetry({
-      errors: TRANSIENT_LAMBDA_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: JitterType.FULL,
-    });
+    const assessSegment = retryTransient(
+      new LambdaInvoke(this, 'Assess users in the segment', {
+        lambdaFunction: this.scanFunction,
+        outputPath: '$.Payload',
+        retryOnServiceExceptions: false,
+      }),
+    );
     // A failed segment must not cost the other segments their digest: it is noted, the run goes on,
     // and the summary reports it and then fails the execution so the alarm fires.
     assessSegment.addCatch(
@@ -118,18 +104,15 @@ export class DailyScan extends Construct {
       resultPath: '$.error',
     });
 
-    const summarize = new LambdaInvoke(this, 'Summarize the run and tell operators', {
-      lambdaFunction: this.summaryFunction,
-      payload: TaskInput.fromObject({ 'asOf.$': '$.asOf', 'segments.$': '$.segmentResults' }),
-      outputPath: '$.Payload',
-      retryOnServiceExceptions: false,
-    }).addRetry({
-      errors: TRANSIENT_LAMBDA_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 4,
-      jitterStrategy: JitterType.FULL,
-    });
+    const summarize = retryTransient(
+      new LambdaInvoke(this, 'Summarize the run and tell operators', {
+        lambdaFunction: this.summaryFunction,
+        payload: TaskInput.fromObject({ 'asOf.$': '$.asOf', 'segments.$': '$.segmentResults' }),
+        outputPath: '$.Payload',
+        retryOnServiceExceptions: false,
+      }),
+      4,
+    );
     summarize.addCatch(
       new Fail(this, 'Some segments failed', { error: 'SegmentsFailed', cause: 'see the digest' }),
       {

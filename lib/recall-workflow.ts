@@ -21,8 +21,9 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
-import { TRANSIENT_LAMBDA_ERRORS, WORKFLOW_TAG } from './daily-scan.ts';
+import { WORKFLOW_TAG } from './daily-scan.ts';
 import { WinbackFunction } from './function.ts';
+import { retryTransient } from './retries.ts';
 
 export interface RecallDeliveryConfig {
   /** End User Messaging push application; without it the push step records `channel_unavailable`. */
@@ -126,7 +127,7 @@ export class RecallWorkflow extends Construct {
       resultPath: '$.close',
       retryOnServiceExceptions: false,
     });
-    this.retryTransient(failed);
+    retryTransient(failed);
     failed.addCatch(new Fail(this, 'Recall could not be closed', { error: 'RecallCloseFailed' }), {
       resultPath: '$.closeError',
     });
@@ -174,7 +175,7 @@ export class RecallWorkflow extends Construct {
         maxAttempts: DELIVERY_RETRY.maxAttempts,
         jitterStrategy: JitterType.FULL,
       });
-      this.retryTransient(send);
+      retryTransient(send);
       const check = new LambdaInvoke(this, step.check, {
         lambdaFunction: this.checkFunction,
         payload: TaskInput.fromObject({
@@ -250,19 +251,9 @@ export class RecallWorkflow extends Construct {
     Tags.of(this.stateMachine).add(WORKFLOW_TAG, 'Recall');
   }
 
-  private retryTransient(task: LambdaInvoke): void {
-    task.addRetry({
-      errors: TRANSIENT_LAMBDA_ERRORS,
-      interval: Duration.seconds(2),
-      backoffRate: 2,
-      maxAttempts: 6,
-      jitterStrategy: JitterType.FULL,
-    });
-  }
-
   /** Retries transient errors; anything else closes the recall as failed rather than leaving it hanging. */
   private guard(task: LambdaInvoke, failed: State & INextable): void {
-    this.retryTransient(task);
+    retryTransient(task);
     task.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
   }
 

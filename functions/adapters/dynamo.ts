@@ -5,6 +5,8 @@ import {
   QueryCommand,
   type QueryCommandInput,
   ScanCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 
 /** Writes the item only if no item has its key; answers whether it wrote. */
@@ -49,4 +51,18 @@ export async function queryAll<T>(doc: DynamoDBDocumentClient, input: QueryComma
     cursor = out.LastEvaluatedKey;
   } while (cursor);
   return items;
+}
+
+/**
+ * An update guarded by its condition: answers false when the condition did not hold, which for
+ * winback's writes means "already done" or "not ours to change", never an error.
+ */
+export async function updateIf(doc: DynamoDBDocumentClient, input: UpdateCommandInput): Promise<boolean> {
+  try {
+    await doc.send(new UpdateCommand(input));
+    return true;
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return false;
+    throw error;
+  }
 }

@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { Assessment } from '../domain/assessment.ts';
 import type { UserRecord } from '../domain/user.ts';
+import { updateIf } from './dynamo.ts';
 
 export type ScanCursor = Record<string, unknown>;
 
@@ -89,29 +90,26 @@ export class UserRepository {
     recallId: string,
     cooldownStartsAfter?: string,
   ): Promise<'opened' | 'conflict'> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'SET activeRecallId = :r',
-          ConditionExpression: cooldownStartsAfter
-            ? 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r) AND (attribute_not_exists(lastRecallClosedAt) OR lastRecallClosedAt < :c)'
-            : 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r)',
-          ExpressionAttributeValues: {
-            ':r': recallId,
-            ...(cooldownStartsAfter ? { ':c': cooldownStartsAfter } : {}),
-          },
-        }),
-      );
-      return 'opened';
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'conflict';
-      throw error;
-    }
+    return (await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET activeRecallId = :r',
+      ConditionExpression: cooldownStartsAfter
+        ? 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r) AND (attribute_not_exists(lastRecallClosedAt) OR lastRecallClosedAt < :c)'
+        : 'attribute_exists(userId) AND (attribute_not_exists(activeRecallId) OR activeRecallId = :r)',
+      ExpressionAttributeValues: {
+        ':r': recallId,
+        ...(cooldownStartsAfter ? { ':c': cooldownStartsAfter } : {}),
+      },
+    }))
+      ? 'opened'
+      : 'conflict';
   }
 
-  /** Ends the user's active recall if it is this one; starts the relapse watch for a returned user. */
+  /**
+   * Ends the user's active recall if it is this one (a repeat of the same Close finds it already
+   * ended); starts the relapse watch for a returned user.
+   */
   async closeRecall(
     userId: string,
     recallId: string,
@@ -119,42 +117,29 @@ export class UserRepository {
     outcome: string,
     relapseWatchUntil?: string,
   ): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: `REMOVE activeRecallId SET lastRecallClosedAt = :t, lastRecallOutcome = :o${relapseWatchUntil ? ', relapseWatchUntil = :w' : ''}`,
-          ConditionExpression: 'activeRecallId = :r',
-          ExpressionAttributeValues: {
-            ':r': recallId,
-            ':t': closedAt,
-            ':o': outcome,
-            ...(relapseWatchUntil ? { ':w': relapseWatchUntil } : {}),
-          },
-        }),
-      );
-    } catch (error) {
-      // Already closed by an earlier attempt of the same Close: nothing left to do.
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: `REMOVE activeRecallId SET lastRecallClosedAt = :t, lastRecallOutcome = :o${relapseWatchUntil ? ', relapseWatchUntil = :w' : ''}`,
+      ConditionExpression: 'activeRecallId = :r',
+      ExpressionAttributeValues: {
+        ':r': recallId,
+        ':t': closedAt,
+        ':o': outcome,
+        ...(relapseWatchUntil ? { ':w': relapseWatchUntil } : {}),
+      },
+    });
   }
 
   /** Releases a recall that could not be started, so tomorrow's scan may try again. */
   async releaseRecall(userId: string, recallId: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'REMOVE activeRecallId',
-          ConditionExpression: 'activeRecallId = :r',
-          ExpressionAttributeValues: { ':r': recallId },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'REMOVE activeRecallId',
+      ConditionExpression: 'activeRecallId = :r',
+      ExpressionAttributeValues: { ':r': recallId },
+    });
   }
 
   async endRelapseWatch(userId: string): Promise<void> {
@@ -169,39 +154,25 @@ export class UserRepository {
 
   /** The provider said this token is dead: forget it, unless the app already registered a new one. */
   async clearPushAddress(userId: string, token: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'REMOVE pushAddress',
-          ConditionExpression: 'pushAddress = :t',
-          ExpressionAttributeValues: { ':t': token },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'REMOVE pushAddress',
+      ConditionExpression: 'pushAddress = :t',
+      ExpressionAttributeValues: { ':t': token },
+    });
   }
 
   /** Moves a timestamp forward only: an event older than the stored value never moves it back. */
   async advanceTime(userId: string, attribute: 'lastLoginAt' | 'lastInvestAt', at: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'SET #a = :at',
-          ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(#a) OR #a < :at)',
-          ExpressionAttributeNames: { '#a': attribute },
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET #a = :at',
+      ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(#a) OR #a < :at)',
+      ExpressionAttributeNames: { '#a': attribute },
+      ExpressionAttributeValues: { ':at': at },
+    });
   }
 
   /** Counts an investment atomically, so concurrent events never lose one another's update. */
@@ -219,40 +190,26 @@ export class UserRepository {
         },
       }),
     );
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'SET maxInvestFen = :amt',
-          ConditionExpression:
-            'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
-          ExpressionAttributeValues: { ':amt': amountFen },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET maxInvestFen = :amt',
+      ConditionExpression:
+        'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
+      ExpressionAttributeValues: { ':amt': amountFen },
+    });
   }
 
   /** A balance snapshot applies only if newer than the last one applied. */
   async setBalance(userId: string, balanceFen: number, at: string): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'SET balanceFen = :b, balanceAt = :at',
-          ConditionExpression:
-            'attribute_exists(userId) AND (attribute_not_exists(balanceAt) OR balanceAt < :at)',
-          ExpressionAttributeValues: { ':b': balanceFen, ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET balanceFen = :b, balanceAt = :at',
+      ConditionExpression:
+        'attribute_exists(userId) AND (attribute_not_exists(balanceAt) OR balanceAt < :at)',
+      ExpressionAttributeValues: { ':b': balanceFen, ':at': at },
+    });
   }
 
   /**
@@ -296,21 +253,13 @@ export class UserRepository {
     feedback: Record<string, unknown>,
     at: string,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { userId },
-          UpdateExpression: 'SET churnReason = :r, lastFeedback = :f, updatedAt = :at',
-          ConditionExpression: 'attribute_exists(userId)',
-          ExpressionAttributeValues: { ':r': churnReason, ':f': feedback, ':at': at },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
-    }
+    return updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET churnReason = :r, lastFeedback = :f, updatedAt = :at',
+      ConditionExpression: 'attribute_exists(userId)',
+      ExpressionAttributeValues: { ':r': churnReason, ':f': feedback, ':at': at },
+    });
   }
 
   async put(record: UserRecord): Promise<void> {

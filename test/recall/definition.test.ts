@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TRANSIENT_LAMBDA_ERRORS } from '../../lib/daily-scan.ts';
 import { DELIVERY_RETRY, RECALL_STEPS } from '../../lib/recall-workflow.ts';
+import { TRANSIENT_LAMBDA_ERRORS } from '../../lib/retries.ts';
 import { synthTemplate } from '../../local/synth.ts';
 import { type AslDefinition, stateMachinesFromTemplate } from '../../local/template.ts';
 
