@@ -37,9 +37,15 @@ export function emptyTotals(): ScanTotals {
     byStatus: emptyTally(),
     byLevel: { none: 0, low: 0, medium: 0, high: 0 },
     byLifecycle: { novice: emptyTally(), growth: emptyTally(), mature: emptyTally() },
-    byChannel: {},
-    recalls: {},
+    // Channel names and decision labels come from data: no prototype, so "constructor" or
+    // "__proto__" are ordinary keys rather than inherited members.
+    byChannel: Object.create(null) as Record<string, StatusTally>,
+    recalls: Object.create(null) as Record<string, number>,
   };
+}
+
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 export function countAssessment(totals: ScanTotals, assessment: Assessment, channel: string): void {
@@ -47,7 +53,7 @@ export function countAssessment(totals: ScanTotals, assessment: Assessment, chan
   totals.byStatus[assessment.status]++;
   totals.byLevel[assessment.level]++;
   totals.byLifecycle[assessment.lifecycle][assessment.status]++;
-  let tally = totals.byChannel[channel];
+  let tally = own(totals.byChannel, channel);
   if (!tally) {
     tally = emptyTally();
     totals.byChannel[channel] = tally;
@@ -56,7 +62,7 @@ export function countAssessment(totals: ScanTotals, assessment: Assessment, chan
 }
 
 export function countRecallDecision(totals: ScanTotals, decision: string): void {
-  totals.recalls[decision] = (totals.recalls[decision] ?? 0) + 1;
+  totals.recalls[decision] = (own(totals.recalls, decision) ?? 0) + 1;
 }
 
 function addTally(into: StatusTally, from: StatusTally): void {
@@ -75,12 +81,13 @@ export function mergeTotals(parts: readonly ScanTotals[]): ScanTotals {
     for (const l of RISK_LEVELS) out.byLevel[l] += part.byLevel[l] ?? 0;
     for (const stage of LIFECYCLE_STAGES) addTally(out.byLifecycle[stage], part.byLifecycle[stage]);
     for (const [channel, tally] of Object.entries(part.byChannel)) {
-      const into = out.byChannel[channel] ?? emptyTally();
+      const into = own(out.byChannel, channel) ?? emptyTally();
       addTally(into, tally);
       out.byChannel[channel] = into;
     }
-    for (const [decision, n] of Object.entries(part.recalls))
-      out.recalls[decision] = (out.recalls[decision] ?? 0) + n;
+    for (const [decision, n] of Object.entries(part.recalls)) {
+      out.recalls[decision] = (own(out.recalls, decision) ?? 0) + n;
+    }
   }
   return out;
 }

@@ -37,6 +37,13 @@ function fnv1a(text: string): number {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  // FNV alone leaves ids that differ in the last character (one month to the next) correlated;
+  // the murmur3 finalizer spreads every input bit over the whole hash.
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
   return hash >>> 0;
 }
 

@@ -159,10 +159,25 @@ export function renderMessage(strategy: Strategy, channel: RecallChannel, locale
   return { title: copy.title, body: copy.body };
 }
 
-/** SMS segments the text takes: 70 per part for UCS-2 (any non-GSM character), 160 for GSM-7. */
+const GSM_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+/** Characters of the GSM-7 extension table: each costs an escape plus itself. */
+const GSM_EXTENSION = new Set('^{}\\[~]|€');
+
+/**
+ * SMS segments the text takes: GSM-7 (160 septets, 153 per part when split, extension characters
+ * counting two) when every character has a GSM-7 code, otherwise UCS-2 (70, 67 per part).
+ */
 export function smsSegments(text: string): number {
-  const gsm = /^[\n\r\x20-\x7e£¥èéùìòÇØøÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ¤¡ÄÖÑÜ§¿äöñüà]*$/.test(text);
-  const single = gsm ? 160 : 70;
-  const multi = gsm ? 153 : 67;
-  return text.length <= single ? 1 : Math.ceil(text.length / multi);
+  let septets = 0;
+  for (const ch of text) {
+    if (GSM_BASIC.has(ch)) septets += 1;
+    else if (GSM_EXTENSION.has(ch)) septets += 2;
+    else {
+      const units = text.length;
+      return units <= 70 ? 1 : Math.ceil(units / 67);
+    }
+  }
+  return septets <= 160 ? 1 : Math.ceil(septets / 153);
 }

@@ -145,7 +145,9 @@ describe('smsSegments', () => {
   it('switches a whole text to UCS-2 for one character outside GSM-7', () => {
     expect(smsSegments(`${'a'.repeat(69)}中`)).toBe(1);
     expect(smsSegments(`${'a'.repeat(70)}中`)).toBe(2);
-    expect(smsSegments(`${'a'.repeat(100)}€`)).toBe(2);
+    // ç (lower case) has no GSM-7 code; € does, in the extension table (two septets).
+    expect(smsSegments(`${'a'.repeat(100)}ç`)).toBe(2);
+    expect(smsSegments(`${'a'.repeat(100)}€`)).toBe(1);
   });
 
   it('counts GSM-7 extension characters ([ ] { } ^ ~ | \\) as two septets each', () => {
