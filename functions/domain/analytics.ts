@@ -48,6 +48,11 @@ function own<T>(record: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
+/** Totals that came through JSON are plain objects again: define keys so "__proto__" stays a key. */
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function countAssessment(totals: ScanTotals, assessment: Assessment, channel: string): void {
   totals.assessed++;
   totals.byStatus[assessment.status]++;
@@ -56,13 +61,18 @@ export function countAssessment(totals: ScanTotals, assessment: Assessment, chan
   let tally = own(totals.byChannel, channel);
   if (!tally) {
     tally = emptyTally();
-    totals.byChannel[channel] = tally;
+    Object.defineProperty(totals.byChannel, channel, {
+      value: tally,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   tally[assessment.status]++;
 }
 
 export function countRecallDecision(totals: ScanTotals, decision: string): void {
-  totals.recalls[decision] = (own(totals.recalls, decision) ?? 0) + 1;
+  setOwn(totals.recalls, decision, (own(totals.recalls, decision) ?? 0) + 1);
 }
 
 function addTally(into: StatusTally, from: StatusTally): void {
@@ -83,10 +93,10 @@ export function mergeTotals(parts: readonly ScanTotals[]): ScanTotals {
     for (const [channel, tally] of Object.entries(part.byChannel)) {
       const into = own(out.byChannel, channel) ?? emptyTally();
       addTally(into, tally);
-      out.byChannel[channel] = into;
+      setOwn(out.byChannel, channel, into);
     }
     for (const [decision, n] of Object.entries(part.recalls)) {
-      out.recalls[decision] = (own(out.recalls, decision) ?? 0) + n;
+      setOwn(out.recalls, decision, (own(out.recalls, decision) ?? 0) + n);
     }
   }
   return out;

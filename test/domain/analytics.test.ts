@@ -99,6 +99,17 @@ describe('countAssessment', () => {
       );
     });
 
+    it('keeps counting them into totals that came through JSON (the next page of a segment)', () => {
+      // Step Functions hands a segment's running totals to its next page as JSON: plain objects again.
+      const totals = JSON.parse(JSON.stringify(emptyTotals())) as ScanTotals;
+      for (const name of names) countAssessment(totals, verdict('churned', 'high', 'novice'), name);
+      countAssessment(totals, verdict('active', 'none', 'novice'), '__proto__');
+      const roundTripped = JSON.parse(JSON.stringify(totals)) as ScanTotals;
+      expect(Object.keys(roundTripped.byChannel).sort()).toEqual([...names].sort());
+      expect(roundTripped.byChannel.__proto__).toEqual(tally(1, 0, 1));
+      expect(({} as Record<string, unknown>).churned).toBeUndefined();
+    });
+
     it('merges them from segment totals that came through JSON', () => {
       const part = JSON.parse(
         JSON.stringify({ ...emptyTotals(), assessed: 1, byStatus: tally(1, 0, 0) }).replace(
