@@ -106,7 +106,9 @@ describe('countAssessment', () => {
       countAssessment(totals, verdict('active', 'none', 'novice'), '__proto__');
       const roundTripped = JSON.parse(JSON.stringify(totals)) as ScanTotals;
       expect(Object.keys(roundTripped.byChannel).sort()).toEqual([...names].sort());
-      expect(roundTripped.byChannel.__proto__).toEqual(tally(1, 0, 1));
+      expect(Object.getOwnPropertyDescriptor(roundTripped.byChannel, '__proto__')?.value).toEqual(
+        tally(1, 0, 1),
+      );
       expect(({} as Record<string, unknown>).churned).toBeUndefined();
     });
 
