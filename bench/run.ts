@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     console.log(`seeded ${fmt(USERS)} users in ${(seeding.ms / 1000).toFixed(1)} s`);
 
     const assessUsersPerSecond = assessThroughput(users);
+    // The scan never holds the user base; neither should the process measuring it (GC would pay for it).
+    users.length = 0;
     console.log(`assess():            ${fmt(assessUsersPerSecond)} users/s on one core (target ≥ 1,000,000)`);
 
     const rawScan = () =>
@@ -97,13 +99,6 @@ async function main(): Promise<void> {
         );
         return counts.reduce((a, b) => a + b, 0);
       });
-    await rawScan(); // warm the store's caches so neither measurement pays for the first read
-    const raw = await rawScan();
-    const rawScanItemsPerSecond = (raw.value / raw.ms) * 1000;
-    console.log(
-      `raw parallel Scan:   ${fmt(rawScanItemsPerSecond)} items/s (${fmt(raw.value)} items in ${(raw.ms / 1000).toFixed(2)} s)`,
-    );
-
     const logger = createQuietLogger(() => {});
     const runScan = (day: Date) =>
       timed(async () => {
@@ -125,11 +120,19 @@ async function main(): Promise<void> {
         if (assessed !== USERS) throw new Error(`scan assessed ${assessed} of ${USERS} users`);
         return results.reduce((a, r) => a + r.totals.written, 0);
       });
+    const firstRaw = await rawScan();
     // The first scan ever writes every user's assessment; every later day writes only what changed.
     const cold = await runScan(asOf);
     const coldScanUsersPerSecond = (USERS / cold.ms) * 1000;
     console.log(
-      `first scan ever:     ${fmt(coldScanUsersPerSecond)} users/s (${(cold.ms / 1000).toFixed(2)} s, ${fmt(cold.value)} assessments written: ${(cold.ms / raw.ms).toFixed(2)}× raw Scan)`,
+      `first scan ever:     ${fmt(coldScanUsersPerSecond)} users/s (${(cold.ms / 1000).toFixed(2)} s, ${fmt(cold.value)} assessments written: ${(cold.ms / firstRaw.ms).toFixed(2)}× a raw Scan of the table before)`,
+    );
+    // Raw Scan of the table as the daily scan reads it: every record carries its stored assessment.
+    await rawScan(); // warm the store's caches so neither measurement pays for the first read
+    const raw = await rawScan();
+    const rawScanItemsPerSecond = (raw.value / raw.ms) * 1000;
+    console.log(
+      `raw parallel Scan:   ${fmt(rawScanItemsPerSecond)} items/s (${fmt(raw.value)} items in ${(raw.ms / 1000).toFixed(2)} s)`,
     );
     const nextDay = new Date(asOf.getTime() + 86_400_000);
     const scan = await runScan(nextDay);
@@ -140,6 +143,11 @@ async function main(): Promise<void> {
     );
     console.log(
       `scan / raw Scan:     ${scanOverRawScanRatio.toFixed(2)}× the raw Scan time (target ≤ 1.25×)`,
+    );
+    // A re-run of the same day writes nothing: what is left is Scan + validation + assessment.
+    const rerun = await runScan(nextDay);
+    console.log(
+      `same-day re-run:     ${fmt((USERS / rerun.ms) * 1000)} users/s (${(rerun.ms / 1000).toFixed(2)} s, ${fmt(rerun.value)} written: ${(rerun.ms / raw.ms).toFixed(2)}× raw Scan)`,
     );
 
     const recall = await recallBench(server.endpoint);
@@ -158,8 +166,9 @@ async function main(): Promise<void> {
       rawScanItemsPerSecond: Math.round(rawScanItemsPerSecond),
       scanOverRawScanRatio: Number(scanOverRawScanRatio.toFixed(3)),
       dailyScanAssessmentsWritten: scan.value,
+      sameDayRerunOverRawScanRatio: Number((rerun.ms / raw.ms).toFixed(3)),
       firstScanUsersPerSecond: Math.round(coldScanUsersPerSecond),
-      firstScanOverRawScanRatio: Number((cold.ms / raw.ms).toFixed(3)),
+      firstScanOverRawScanRatio: Number((cold.ms / firstRaw.ms).toFixed(3)),
       recallPaths: recall.paths,
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
     };

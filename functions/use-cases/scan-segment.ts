@@ -1,5 +1,10 @@
 import type { WinbackLogger } from '../adapters/logger.ts';
-import { forEachLimited, type ScanCursor, type UserRepository } from '../adapters/user-repository.ts';
+import {
+  forEachLimited,
+  type ScanCursor,
+  type UserPage,
+  type UserRepository,
+} from '../adapters/user-repository.ts';
 import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
@@ -74,10 +79,17 @@ export async function scanSegment(
   const reserve = deps.reserveMs ?? 30_000;
   let cursor = input.cursor;
 
-  do {
-    const page = await deps.users.scanPage(input.segment, input.totalSegments, cursor, deps.pageLimit);
+  const concurrency = deps.writeConcurrency ?? 32;
+  const fetch = (from: ScanCursor | undefined) =>
+    deps.users.scanPage(input.segment, input.totalSegments, from, deps.pageLimit);
+  let next: Promise<UserPage> | undefined = fetch(cursor);
+  while (next) {
+    const page: UserPage = await next;
     totals.scanned += page.items.length;
-    await forEachLimited(page.items, deps.writeConcurrency ?? 32, async (item) => {
+    // Validation and assessment are synchronous and cheap; only writes and recall starts wait on I/O.
+    const changed: Assessment[] = [];
+    const atRisk: [UserRecord, Assessment][] = [];
+    for (const item of page.items) {
       const parsed = parseUserRecord(item);
       if (!parsed.ok) {
         totals.invalid++;
@@ -85,21 +97,27 @@ export async function scanSegment(
         deps.logger.warn('invalid user record skipped', { userId, issues: parsed.issues });
         if (invalidRecords.length < MAX_INVALID_SAMPLES)
           invalidRecords.push({ userId, issues: parsed.issues });
-        return;
+        continue;
       }
       const assessment = assess(parsed.value, deps.policy, asOf);
       countAssessment(totals, assessment, parsed.value.channel);
-      if (needsRewrite(parsed.value.assessment, assessment, asOfMs, deps.policy)) {
-        await deps.users.recordAssessment(assessment, input.asOf);
-        totals.written++;
-      }
-      if (assessment.status !== 'active') {
-        countRecallDecision(totals, await deps.recalls.consider(parsed.value, assessment, input.asOf));
-      }
-    });
+      if (needsRewrite(parsed.value.assessment, assessment, asOfMs, deps.policy)) changed.push(assessment);
+      if (assessment.status !== 'active') atRisk.push([parsed.value, assessment]);
+    }
     cursor = page.cursor;
+    // The next page is read while this one's writes are under way; the raw page itself is done with.
+    next = cursor && deps.remainingMs() > reserve ? fetch(cursor) : undefined;
+    // Marked handled now so a failed read cannot crash the process while writes run; awaited below.
+    next?.catch(() => {});
+    await forEachLimited(changed, concurrency, async (assessment) => {
+      await deps.users.recordAssessment(assessment, input.asOf);
+      totals.written++;
+    });
+    await forEachLimited(atRisk, concurrency, async ([user, assessment]) => {
+      countRecallDecision(totals, await deps.recalls.consider(user, assessment, input.asOf));
+    });
     deps.onProgress?.(page.items.length);
-  } while (cursor && deps.remainingMs() > reserve);
+  }
 
   return {
     asOf: input.asOf,
