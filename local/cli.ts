@@ -27,8 +27,8 @@ Commands
                             named on stderr and skipped; exit 1 if any was bad.
   export users|recalls|messages|rewards|outbox --data-dir DIR
                             Write the records as JSON lines on stdout.
-  recall USER_ID --data-dir DIR
-                            Print the user's recall history step by step with timestamps.
+  recall USER_ID|RECALL_ID --data-dir DIR
+                            Print the user's recall history (or one recall) step by step with timestamps.
   serve [--port 8080] [--data-dir DIR] [--day-seconds S] [--insecure-local]
                             Serve the HTTP API on 127.0.0.1 (needs WINBACK_API_TOKEN).
   help                      This text.

@@ -105,17 +105,20 @@ export async function runImport(
 /** A user's recall history step by step: the local stand-in for reading an execution in the console. */
 export async function runRecallHistory(
   rt: Runtime,
-  userId: string,
+  userOrRecallId: string,
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const say = (s = '') => out.write(`${s}\n`);
+  // Accepts a recall id too: that is what the API's consoleUrl points at locally.
+  const asRecall = await rt.recalls.get(userOrRecallId);
+  const userId = asRecall?.userId ?? userOrRecallId;
   const parsed = parseUserRecord(await rt.users.get(userId));
   if (!parsed.ok) {
     say(`no valid user ${userId} in this store`);
     return 1;
   }
   const user = parsed.value;
-  const recalls = (await rt.recalls.listForUser(userId)).sort((a, b) =>
+  const recalls = (asRecall ? [asRecall] : await rt.recalls.listForUser(userId)).sort((a, b) =>
     a.startedAt.localeCompare(b.startedAt),
   );
   say(`user ${userId} (${user.channel}, ${user.timeZone}): ${recalls.length} recall(s)`);
