@@ -6,20 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.ts';
 import { loadPolicyFile, runAssess } from '../../local/commands/assess.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'winback-assess-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, content: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
+const tmp = useTempDir('winback-assess-');
+const file = tmp.file;
 
 /** A sink that keeps what was written, as text. */
 function sink(): { stream: PassThrough; text: () => string } {
@@ -131,7 +121,7 @@ describe('runAssess', () => {
   });
 
   it('rejects for a missing input file', async () => {
-    await expect(run(join(dir, 'absent.jsonl'))).rejects.toThrow(/ENOENT.*absent\.jsonl/);
+    await expect(run(join(tmp.path(), 'absent.jsonl'))).rejects.toThrow(/ENOENT.*absent\.jsonl/);
   });
 });
 
@@ -152,7 +142,7 @@ describe('loadPolicyFile', () => {
   });
 
   it('names the file for a missing file and for a file that is not JSON', async () => {
-    const missing = join(dir, 'no-policy.json');
+    const missing = join(tmp.path(), 'no-policy.json');
     await expect(loadPolicyFile(missing)).rejects.toThrow(`cannot read policy file ${missing}: ENOENT`);
     const notJson = await file('not-json.json', 'churn: 10');
     await expect(loadPolicyFile(notJson)).rejects.toThrow(`policy file ${notJson} is not valid JSON: `);

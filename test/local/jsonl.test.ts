@@ -5,20 +5,10 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatLineError, readJsonLines, readUserRecords } from '../../local/jsonl.ts';
 import { aUser } from '../support/fixtures.ts';
+import { useTempDir } from '../support/temp-dir.ts';
 
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'winback-jsonl-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function file(name: string, content: string): Promise<string> {
-  const path = join(dir, name);
-  await writeFile(path, content);
-  return path;
-}
+const tmp = useTempDir('winback-jsonl-');
+const file = tmp.file;
 
 async function collect<T>(gen: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -66,7 +56,9 @@ describe('readJsonLines', () => {
 
   it('yields nothing for an empty file and rejects for a missing one', async () => {
     expect(await collect(readJsonLines(await file('empty.jsonl', '')))).toEqual([]);
-    await expect(collect(readJsonLines(join(dir, 'nope.jsonl')))).rejects.toThrow(/ENOENT.*nope\.jsonl/);
+    await expect(collect(readJsonLines(join(tmp.path(), 'nope.jsonl')))).rejects.toThrow(
+      /ENOENT.*nope\.jsonl/,
+    );
   });
 });
 
