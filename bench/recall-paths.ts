@@ -105,7 +105,7 @@ export async function recallBench(
         const execution = rt.recallWorkflow
           .list()
           .find((e) => (e.input as { userId: string }).userId === s.user.userId);
-        if (!execution || execution.status !== 'SUCCEEDED')
+        if (execution?.status !== 'SUCCEEDED')
           throw new Error(`recall for ${s.path} did not finish: ${execution?.status}`);
         const stateTransitions = countTransitions(execution.history);
         return {

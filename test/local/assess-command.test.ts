@@ -1,8 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.ts';
 import { loadPolicyFile, runAssess } from '../../local/commands/assess.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';

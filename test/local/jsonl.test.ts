@@ -1,8 +1,6 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatLineError, readJsonLines, readUserRecords } from '../../local/jsonl.ts';
 import { aUser } from '../support/fixtures.ts';
 import { useTempDir } from '../support/temp-dir.ts';
