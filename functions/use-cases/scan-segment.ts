@@ -82,9 +82,8 @@ export async function scanSegment(
   const concurrency = deps.writeConcurrency ?? 32;
   const fetch = (from: ScanCursor | undefined) =>
     deps.users.scanPage(input.segment, input.totalSegments, from, deps.pageLimit);
-  let next: Promise<UserPage> | undefined = fetch(cursor);
-  while (next) {
-    const page: UserPage = await next;
+  do {
+    const page: UserPage = await fetch(cursor);
     totals.scanned += page.items.length;
     // Validation and assessment are synchronous and cheap; only writes and recall starts wait on I/O.
     const changed: Assessment[] = [];
@@ -105,10 +104,6 @@ export async function scanSegment(
       if (assessment.status !== 'active') atRisk.push([parsed.value, assessment]);
     }
     cursor = page.cursor;
-    // The next page is read while this one's writes are under way; the raw page itself is done with.
-    next = cursor && deps.remainingMs() > reserve ? fetch(cursor) : undefined;
-    // Marked handled now so a failed read cannot crash the process while writes run; awaited below.
-    next?.catch(() => {});
     await forEachLimited(changed, concurrency, async (assessment) => {
       await deps.users.recordAssessment(assessment, input.asOf);
       totals.written++;
@@ -117,7 +112,7 @@ export async function scanSegment(
       countRecallDecision(totals, await deps.recalls.consider(user, assessment, input.asOf));
     });
     deps.onProgress?.(page.items.length);
-  }
+  } while (cursor && deps.remainingMs() > reserve);
 
   return {
     asOf: input.asOf,

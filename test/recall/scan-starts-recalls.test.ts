@@ -134,3 +134,42 @@ describe('the daily scan starting recalls', () => {
     ]);
   });
 });
+
+describe('the relapse watch', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('alerts operators once when a returned user is at risk again inside the watch window', async () => {
+    const { rt } = env;
+    await putUsers(
+      rt,
+      // Came back from a recall 20 days ago (watch runs 10 more days), now 10 days inactive again.
+      aUser({
+        userId: 'w-relapsed',
+        ...lapsed(10),
+        lastRecallClosedAt: daysBefore(AS_OF, 20),
+        lastRecallOutcome: 'returned',
+        relapseWatchUntil: addHours(asOf, 240),
+      } as Partial<UserRecord>),
+      // Watch expired yesterday: no alert.
+      aUser({
+        userId: 'w-expired',
+        ...lapsed(10),
+        lastRecallClosedAt: daysBefore(AS_OF, 31),
+        lastRecallOutcome: 'returned',
+        relapseWatchUntil: addHours(asOf, -24),
+      } as Partial<UserRecord>),
+      // Inside the window but active: no alert.
+      aUser({ userId: 'w-fine', relapseWatchUntil: addHours(asOf, 240) } as Partial<UserRecord>),
+    );
+    await rt.runDailyScan(asOf);
+    await rt.idle();
+    const relapses = (await outboxItems(rt)).filter((o) => o.kind === 'relapse');
+    expect(relapses.map((o) => o.title)).toEqual(['relapse: w-relapsed is at_risk again']);
+    expect((await readUser(rt, 'w-relapsed')).relapseWatchUntil).toBeUndefined();
+    expect((await readUser(rt, 'w-fine')).relapseWatchUntil).toBe(addHours(asOf, 240));
+
+    await rt.runDailyScan(addHours(asOf, 24));
+    await rt.idle();
+    expect((await outboxItems(rt)).filter((o) => o.kind === 'relapse')).toHaveLength(1);
+  });
+});
