@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { App } from 'aws-cdk-lib';
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { DEFAULT_CONFIG, WinbackStack } from '../lib/winback-stack.ts';
 
 /**
@@ -15,6 +16,9 @@ const ctx = (key: string): string | undefined => app.node.tryGetContext(`winback
 
 const policyFile = ctx('policyFile') ?? (existsSync('policy.json') ? 'policy.json' : undefined);
 const policy = policyFile ? JSON.parse(readFileSync(policyFile, 'utf8')) : {};
+
+// AWS Solutions checks run on every synth; a finding fails it unless acknowledged with a reason.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 
 new WinbackStack(app, ctx('stackName') ?? 'Winback', {
   description: 'winback: churn early warning and recall',

@@ -4,6 +4,7 @@ import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
 import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
+import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
 import { Operators } from './operators.ts';
 import { type RecallDeliveryConfig, RecallWorkflow } from './recall-workflow.ts';
 import { UserStore } from './user-store.ts';
@@ -82,5 +83,6 @@ export class WinbackStack extends Stack {
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);
+    acknowledgeNagFindings(this);
   }
 }
