@@ -196,7 +196,8 @@ export class RecallWorkflow extends Construct {
       this.guard(check, failed);
       // A delivery that still fails after its retries is recorded and the escalation moves on;
       // anything else is a fault, and the recall closes as failed rather than hanging.
-      send.addCatch(check, { errors: DELIVERY_RETRY.errors, resultPath: `$.${step.resultKey}Error` });
+      // The error replaces the step's result, so no earlier result of this step (a deferral) lingers.
+      send.addCatch(check, { errors: DELIVERY_RETRY.errors, resultPath: `$.${step.resultKey}` });
       send.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
       const wait = new Wait(this, step.wait, {
         time: WaitTime.timestampPath(`$.${step.resultKey}.waitUntil`),
@@ -207,6 +208,14 @@ export class RecallWorkflow extends Construct {
         .next(
           new Choice(this, step.decide)
             .when(Condition.booleanEquals('$.check.returned', true), close)
+            // Held for quiet hours: the wait ran until sending hours; send this step now.
+            .when(
+              Condition.and(
+                Condition.isPresent(`$.${step.resultKey}.result`),
+                Condition.stringEquals(`$.${step.resultKey}.result`, 'deferred'),
+              ),
+              send,
+            )
             .otherwise(next),
         );
       next = send;

@@ -23,7 +23,13 @@ export interface MessageRecord {
   lastError?: string;
 }
 
-export type Claim = { kind: 'claimed'; attempt: number } | { kind: 'already_sent'; record: MessageRecord };
+/**
+ * `claimed`: this attempt may send. `taken`: an earlier attempt sent the step, or claimed it and
+ * may have sent it before failing to record that: either way it is not sent again.
+ */
+export type Claim =
+  | { kind: 'claimed'; attempt: number; claimedAt: string }
+  | { kind: 'taken'; record: MessageRecord };
 
 export class MessageLedger {
   constructor(
@@ -32,8 +38,9 @@ export class MessageLedger {
   ) {}
 
   /**
-   * Takes the step for sending. A step already sent answers `already_sent` with what was sent;
-   * a step whose earlier attempt failed may be tried again (that is what Retry is for).
+   * Takes the step for sending. Only a new step, or one whose earlier attempt is known to have
+   * failed (the provider refused it), may be taken again: a step left `sending` by a crash is in
+   * doubt, and a message in doubt is not sent twice.
    */
   async claim(recallId: string, step: RecallChannel, userId: string, at: string): Promise<Claim> {
     try {
@@ -43,25 +50,29 @@ export class MessageLedger {
           Key: { recallId, step },
           UpdateExpression:
             'SET userId = :u, channel = :c, #status = :sending, claimedAt = if_not_exists(claimedAt, :at) ADD attempts :one',
-          ConditionExpression: 'attribute_not_exists(#status) OR #status <> :sent',
+          ConditionExpression: 'attribute_not_exists(#status) OR #status = :failed',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':u': userId,
             ':c': step,
             ':sending': 'sending',
-            ':sent': 'sent',
+            ':failed': 'failed',
             ':at': at,
             ':one': 1,
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { kind: 'claimed', attempt: Number(out.Attributes?.attempts ?? 1) };
+      return {
+        kind: 'claimed',
+        attempt: Number(out.Attributes?.attempts ?? 1),
+        claimedAt: String(out.Attributes?.claimedAt ?? at),
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const record = await this.get(recallId, step);
       if (!record) throw error;
-      return { kind: 'already_sent', record };
+      return { kind: 'taken', record };
     }
   }
 

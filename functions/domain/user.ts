@@ -152,6 +152,11 @@ export function parseUserProfile(input: unknown): ParseResult<UserProfile> {
     : { ok: false, issues: describeIssues(result.error) };
 }
 
+/** Replaces anything that looks like a phone number in free text (provider errors quote them). */
+export function redactNumbers(text: string): string {
+  return text.replace(/\+?\d[\d\s-]{5,18}\d/g, '[number]');
+}
+
 /** Masks all but the last four digits so logs and the outbox never carry a full phone number. */
 export function maskPhone(phone: string): string {
   return phone.length <= 4 ? '****' : `${phone.slice(0, 3)}****${phone.slice(-4)}`;

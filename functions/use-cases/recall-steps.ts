@@ -1,7 +1,7 @@
 import { DeliveryFailedError, type PushSender, type SmsSender } from '../adapters/delivery.ts';
 import { type Inbox, inboxMessageId } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
-import type { MessageLedger } from '../adapters/message-ledger.ts';
+import type { MessageLedger, MessageRecord } from '../adapters/message-ledger.ts';
 import type { RecallRepository } from '../adapters/recall-repository.ts';
 import { type Rewards, rewardIdFor } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
@@ -19,7 +19,7 @@ import {
 } from '../domain/recall.ts';
 import { renderMessage } from '../domain/templates.ts';
 import { addDays, addHours, isQuietTime, localTime, nextSendableTime, toIso } from '../domain/time.ts';
-import { maskPhone, parseUserRecord, type UserRecord } from '../domain/user.ts';
+import { maskPhone, parseUserRecord, redactNumbers, type UserRecord } from '../domain/user.ts';
 
 export interface RecallStepDeps {
   users: UserRepository;
@@ -144,7 +144,8 @@ export type SendOutcome =
   | 'opted_out'
   | 'invalid_address'
   | 'user_not_found'
-  | 'channel_unavailable';
+  | 'channel_unavailable'
+  | 'deferred';
 
 export interface SendStepResult {
   channel: RecallChannel;
@@ -175,19 +176,24 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
     return { channel, result, at, waitUntil: at, ...(detail ? { detail } : {}) };
   };
 
+  const alreadyTaken = (record: MessageRecord): SendStepResult => {
+    const sentAt = record.sentAt ?? record.claimedAt;
+    return {
+      channel,
+      result: 'sent',
+      at: sentAt,
+      waitUntil: waitAfter(sentAt, user?.timeZone ?? 'Asia/Shanghai'),
+      ...(record.sentAt ? {} : { detail: 'an earlier attempt may have sent it; not sent again' }),
+    };
+  };
+
   if (!input.plan.channels.includes(channel)) return { channel, result: 'not_planned', at, waitUntil: at };
   const user = await loadUser(userId, deps);
   if (!user) return skipped('user_not_found');
 
+  // Sent, or claimed by an attempt that may have sent it before failing: never sent again.
   const previous = await deps.ledger.get(recallId, channel);
-  if (previous?.status === 'sent' && previous.sentAt) {
-    return {
-      channel,
-      result: 'sent',
-      at: previous.sentAt,
-      waitUntil: waitAfter(previous.sentAt, user.timeZone),
-    };
-  }
+  if (previous && previous.status !== 'failed') return alreadyTaken(previous);
 
   const consent =
     channel === 'in_app' ? user.consent.inApp : channel === 'push' ? user.consent.push : user.consent.sms;
@@ -195,7 +201,15 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
   const address = channel === 'push' ? user.pushAddress : channel === 'sms' ? user.phone : user.userId;
   if (!address) return skipped('no_address');
   if (channel !== 'in_app' && isQuietTime(now, user.timeZone, deps.policy.recall.quietHours)) {
-    return skipped('quiet_hours', localTime(now, user.timeZone));
+    // Held, not dropped: the workflow waits until sending hours and comes back to this step.
+    const until = nextSendableTime(now, user.timeZone, deps.policy.recall.quietHours);
+    await deps.recalls.appendStep(recallId, {
+      step: channel,
+      result: 'deferred',
+      at,
+      detail: `quiet hours until ${until}`,
+    });
+    return { channel, result: 'deferred', at, waitUntil: until, detail: localTime(now, user.timeZone) };
   }
   const cap = frequencyCap(
     await deps.ledger.sentToUserSince(userId, addDays(now, -deps.policy.recall.frequencyCap.windowDays)),
@@ -209,21 +223,15 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
   const strategy = input.plan.strategies[0] ?? { kind: 'reminder' as const };
   const message = renderMessage(strategy, channel, user.locale);
   const claim = await deps.ledger.claim(recallId, channel, userId, at);
-  if (claim.kind === 'already_sent' && claim.record.sentAt) {
-    return {
-      channel,
-      result: 'sent',
-      at: claim.record.sentAt,
-      waitUntil: waitAfter(claim.record.sentAt, user.timeZone),
-    };
-  }
+  if (claim.kind === 'taken') return alreadyTaken(claim.record);
 
   let providerMessageId: string | undefined;
   try {
     if (channel === 'in_app') {
       await deps.inbox.deliver({
         userId,
-        messageId: inboxMessageId(at, recallId, channel),
+        // The first claim's time, not this attempt's: a retried in-app send finds its message already there.
+        messageId: inboxMessageId(claim.claimedAt, recallId, channel),
         recallId,
         title: message.title,
         body: message.body,
@@ -246,27 +254,38 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
         .providerMessageId;
     }
   } catch (error) {
-    const reason = `${(error as Error).name}: ${(error as Error).message}`;
+    // Providers quote the number they refused; nothing downstream (history, logs, API) may see it.
+    const reason = redactNumbers(`${(error as Error).name}: ${(error as Error).message}`);
     await deps.ledger.markFailed(recallId, channel, reason);
     await deps.recalls.appendStep(recallId, {
       step: channel,
       result: 'failed',
       at,
-      detail: `attempt ${claim.kind === 'claimed' ? claim.attempt : 1}: ${reason}`,
+      detail: `attempt ${claim.attempt}: ${reason}`,
     });
     throw new DeliveryFailedError(`${channel} delivery failed for ${recallId}: ${reason}`);
   }
 
-  await deps.ledger.markSent(recallId, channel, {
-    sentAt: at,
-    localTime: localTime(now, user.timeZone),
-    title: message.title,
-    text: message.body,
-    address:
-      channel === 'sms' ? maskPhone(address) : channel === 'push' ? `${address.slice(0, 6)}…` : 'inbox',
-    providerMessageId,
-  });
-  await deps.recalls.appendStep(recallId, { step: channel, result: 'sent', at });
+  // The provider has taken the message. If recording that fails, the step stays claimed, so a retry
+  // treats it as sent rather than sending again: the step's result is `sent` either way.
+  try {
+    await deps.ledger.markSent(recallId, channel, {
+      sentAt: at,
+      localTime: localTime(now, user.timeZone),
+      title: message.title,
+      text: message.body,
+      address:
+        channel === 'sms' ? maskPhone(address) : channel === 'push' ? `${address.slice(0, 6)}…` : 'inbox',
+      providerMessageId,
+    });
+    await deps.recalls.appendStep(recallId, { step: channel, result: 'sent', at });
+  } catch (error) {
+    deps.logger.error('message sent but not recorded; it will not be sent again', {
+      recallId,
+      step: channel,
+      error: (error as Error).name,
+    });
+  }
   return { channel, result: 'sent', at, waitUntil: waitAfter(at, user.timeZone) };
 }
 

@@ -49,7 +49,11 @@ function sent(at: string) {
 
 describe('MessageLedger', () => {
   it('claims a new step as attempt 1 and records who and what it is for', async () => {
-    await expect(ledger.claim('rc-1', 'sms', 'u-1', T0)).resolves.toEqual({ kind: 'claimed', attempt: 1 });
+    await expect(ledger.claim('rc-1', 'sms', 'u-1', T0)).resolves.toEqual({
+      kind: 'claimed',
+      attempt: 1,
+      claimedAt: T0,
+    });
     expect(await ledger.get('rc-1', 'sms')).toEqual({
       recallId: 'rc-1',
       step: 'sms',
@@ -61,14 +65,14 @@ describe('MessageLedger', () => {
     });
   });
 
-  it('answers already_sent with what was sent once the step is marked sent', async () => {
+  it('answers taken with what was sent once the step is marked sent', async () => {
     await ledger.claim('rc-2', 'push', 'u-2', T0);
     await ledger.markSent('rc-2', 'push', sent(T1));
 
     const again = await ledger.claim('rc-2', 'push', 'u-2', T2);
 
     expect(again).toEqual({
-      kind: 'already_sent',
+      kind: 'taken',
       record: {
         recallId: 'rc-2',
         step: 'push',
@@ -92,16 +96,23 @@ describe('MessageLedger', () => {
       lastError: 'ThrottledException: Rate exceeded',
     });
 
-    await expect(ledger.claim('rc-3', 'sms', 'u-3', T1)).resolves.toEqual({ kind: 'claimed', attempt: 2 });
+    await expect(ledger.claim('rc-3', 'sms', 'u-3', T1)).resolves.toEqual({
+      kind: 'claimed',
+      attempt: 2,
+      claimedAt: T0,
+    });
     expect(await ledger.get('rc-3', 'sms')).toMatchObject({ status: 'sending', attempts: 2, claimedAt: T0 });
 
     await ledger.markSent('rc-3', 'sms', sent(T2));
-    await expect(ledger.claim('rc-3', 'sms', 'u-3', T2)).resolves.toMatchObject({ kind: 'already_sent' });
+    await expect(ledger.claim('rc-3', 'sms', 'u-3', T2)).resolves.toMatchObject({ kind: 'taken' });
   });
 
-  it('re-claims a step whose earlier attempt crashed while sending', async () => {
+  it('does not hand out a step whose earlier attempt crashed while sending: it may have gone out', async () => {
     await ledger.claim('rc-4', 'in_app', 'u-4', T0);
-    await expect(ledger.claim('rc-4', 'in_app', 'u-4', T1)).resolves.toEqual({ kind: 'claimed', attempt: 2 });
+    await expect(ledger.claim('rc-4', 'in_app', 'u-4', T1)).resolves.toMatchObject({
+      kind: 'taken',
+      record: { status: 'sending', attempts: 1, claimedAt: T0 },
+    });
   });
 
   it('never marks a sent step failed, and keeps error text to 500 characters', async () => {

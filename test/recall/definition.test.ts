@@ -177,7 +177,7 @@ describe('the Recall definition', () => {
         maxAttempts: 3,
       });
       expect(send.Catch).toEqual([
-        { ErrorEquals: ['DeliveryFailed'], ResultPath: `$.${step.resultKey}Error`, Next: step.check },
+        { ErrorEquals: ['DeliveryFailed'], ResultPath: `$.${step.resultKey}`, Next: step.check },
         { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Close the recall as failed' },
       ]);
       expect(send.Next).toBe(step.wait);

@@ -524,7 +524,7 @@ describe('recall paths under the default escalation', () => {
     expect(eventsFor(execution, PUSH.send, 'StateRetried')).toHaveLength(3);
     expect(eventsFor(execution, PUSH.send, 'StateCaught')).toHaveLength(1);
     expect(enteredAt(execution, SMS.send)).toBe(addHours(t0, 48));
-    const error = (execution.output as { pushError?: { Error: string } }).pushError;
+    const error = (execution.output as { push?: { Error: string } }).push;
     expect(error?.Error).toBe('DeliveryFailed');
     const recall = await readRecall(rt, recallId);
     expect(recall.steps.map((s) => [s.step, s.result])).toEqual([
