@@ -116,7 +116,7 @@ export class UserRepository {
     outcome: string,
     relapseWatchUntil?: string,
   ): Promise<void> {
-    await updateIf(this.doc, {
+    const released = await updateIf(this.doc, {
       TableName: this.tableName,
       Key: { userId },
       UpdateExpression: `REMOVE activeRecallId SET lastRecallClosedAt = :t, lastRecallOutcome = :o${relapseWatchUntil ? ', relapseWatchUntil = :w' : ''}`,
@@ -127,6 +127,17 @@ export class UserRepository {
         ':o': outcome,
         ...(relapseWatchUntil ? { ':w': relapseWatchUntil } : {}),
       },
+    });
+    if (released) return;
+    // This recall no longer holds the lock (a repeat of the same Close, or an episode that ran
+    // beside another): its end still starts the cool-down, unless a later close already did.
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET lastRecallClosedAt = :t, lastRecallOutcome = :o',
+      ConditionExpression:
+        'attribute_exists(userId) AND (attribute_not_exists(lastRecallClosedAt) OR lastRecallClosedAt < :t)',
+      ExpressionAttributeValues: { ':t': closedAt, ':o': outcome },
     });
   }
 

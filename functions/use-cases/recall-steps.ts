@@ -358,18 +358,22 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
     winningStep = sent.filter((m) => m.sentAt! <= returnedAt!).at(-1)?.channel;
   } else outcome = sent.length === 0 ? 'skipped' : 'not_returned';
 
-  await deps.recalls.close(input.recallId, {
+  const firstClose = await deps.recalls.close(input.recallId, {
     outcome,
     closedAt,
     returnedAt,
     returnedBy,
     winningStep,
     ...(input.error
-      ? { error: `${input.error.Error ?? 'Error'}: ${(input.error.Cause ?? '').slice(0, 500)}` }
+      ? {
+          error: redactNumbers(`${input.error.Error ?? 'Error'}: ${(input.error.Cause ?? '').slice(0, 500)}`),
+        }
       : {}),
   });
   const watchUntil = outcome === 'returned' ? addDays(now, deps.policy.recall.relapseWatchDays) : undefined;
-  await deps.users.closeRecall(input.userId, input.recallId, closedAt, outcome, watchUntil);
+  // A redriven Close must not move the user's close time; a lock it failed to release the first time
+  // is released by the daily scan, which sees the episode closed.
+  if (firstClose) await deps.users.closeRecall(input.userId, input.recallId, closedAt, outcome, watchUntil);
   return {
     recallId: input.recallId,
     userId: input.userId,

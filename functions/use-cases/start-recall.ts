@@ -12,7 +12,11 @@ import {
   recallIdFor,
   type RecallTrigger as Trigger,
 } from '../domain/recall.ts';
-import { addDays } from '../domain/time.ts';
+import { addDays, MS_PER_DAY, toMillis } from '../domain/time.ts';
+
+/** The recall state machine's own timeout (lib/recall-workflow.ts): no execution runs longer. */
+export const WORKFLOW_TIMEOUT_DAYS = 60;
+
 import type { RiskLevel, UserRecord } from '../domain/user.ts';
 import type { RecallTrigger } from './scan-segment.ts';
 
@@ -79,14 +83,10 @@ export async function startRecall(
     steps: [],
     ...(req.note ? { note: req.note } : {}),
   });
-  let execution: Awaited<ReturnType<WorkflowStarter['start']>>;
-  try {
-    execution = await deps.workflow.start(recallId, start);
-  } catch (error) {
-    // Let tomorrow's scan try again rather than leave the user locked in a recall that never ran.
-    if (created) await deps.users.releaseRecall(req.userId, recallId);
-    throw error;
-  }
+  // If the start fails here, the lock stays: the execution may exist after all (a timeout after the
+  // service accepted it), and releasing would let a second recall run beside it. The next daily
+  // scan finds the episode without an execution and starts it again under the same name.
+  const execution = await deps.workflow.start(recallId, start);
   await deps.recalls.setExecution(recallId, execution.executionArn);
   return {
     status: created && !execution.alreadyStarted ? 'started' : 'resumed',
@@ -115,7 +115,12 @@ export class ScheduledRecalls implements RecallTrigger {
       await this.deps.users.endRelapseWatch(user.userId);
     }
     const todaysRecall = recallIdFor(user.userId, 'scheduled', asOf);
-    const eligibility = recallEligibility(user, asOf, this.deps.policy);
+    let eligibility = recallEligibility(user, asOf, this.deps.policy);
+    if (eligibility === 'already_active' && user.activeRecallId && user.activeRecallId !== todaysRecall) {
+      const reconciled = await this.reconcile(user.userId, user.activeRecallId, asOf);
+      if (reconciled !== 'released') return reconciled;
+      eligibility = recallEligibility({ ...user, activeRecallId: undefined }, asOf, this.deps.policy);
+    }
     // A recall opened earlier today but never started (a crash in between) is resumed, not skipped.
     if (eligibility !== 'eligible' && user.activeRecallId !== todaysRecall) return eligibility;
     const result = await startRecall(
@@ -131,6 +136,49 @@ export class ScheduledRecalls implements RecallTrigger {
     );
     if (result.status === 'started') await this.alertIfNeeded(user, assessment, result.recallId);
     return result.status;
+  }
+
+  /**
+   * The lock on the user record says a recall is open; make sure one really is. An episode that was
+   * never started (the process died between lock and start) is started now under its own name; one
+   * that closed without releasing the lock, or whose execution must have ended (older than the
+   * workflow's 60-day timeout), frees the user. Without this a user could stay locked out for good.
+   */
+  private async reconcile(userId: string, recallId: string, asOf: string): Promise<string> {
+    const open = await this.deps.recalls.get(recallId);
+    const ageDays = open
+      ? (toMillis(asOf) - toMillis(open.startedAt)) / MS_PER_DAY
+      : Number.POSITIVE_INFINITY;
+    if (!open || open.outcome) {
+      await this.deps.users.releaseRecall(userId, recallId);
+      return 'released';
+    }
+    if (ageDays > WORKFLOW_TIMEOUT_DAYS) {
+      await this.deps.recalls.close(recallId, {
+        outcome: 'failed',
+        closedAt: asOf,
+        error: 'execution ended without closing the recall',
+      });
+      await this.deps.users.closeRecall(userId, recallId, asOf, 'failed');
+      return 'released';
+    }
+    if (!open.executionArn) {
+      const { recallId: id, trigger, level, startedAt, startAt, strategy } = open;
+      const start: RecallStart = {
+        recallId: id,
+        userId,
+        trigger,
+        level,
+        startedAt,
+        ...(startAt ? { startAt } : {}),
+        ...(strategy ? { strategy } : {}),
+      };
+      const execution = await this.deps.workflow.start(id, start);
+      await this.deps.recalls.setExecution(id, execution.executionArn);
+      this.deps.logger.warn('recall found without an execution was started', { userId, recallId: id });
+      return 'resumed';
+    }
+    return 'already_active';
   }
 
   private async alertIfNeeded(user: UserRecord, assessment: Assessment, recallId: string): Promise<void> {

@@ -166,13 +166,18 @@ describe('user record updates', () => {
       expect((await users.get('r-cool'))?.activeRecallId).toBe('rc-manual');
     });
 
-    it('closes only the active recall of that id and starts the relapse watch', async () => {
+    it('releases only the lock of that recall id, but any close starts the cool-down', async () => {
       await users.put(aUser({ userId: 'r-close', activeRecallId: 'rc-x' }));
+      const earlier = '2026-11-20T01:00:00.000Z';
       const closedAt = AS_OF.toISOString();
 
-      await users.closeRecall('r-close', 'rc-other', closedAt, 'returned');
-      expect((await users.get('r-close'))?.activeRecallId).toBe('rc-x');
-      expect(await users.get('r-close')).not.toHaveProperty('lastRecallClosedAt');
+      // A recall that does not hold the lock (it ran beside another) still records its end.
+      await users.closeRecall('r-close', 'rc-other', earlier, 'not_returned');
+      expect(await users.get('r-close')).toMatchObject({
+        activeRecallId: 'rc-x',
+        lastRecallClosedAt: earlier,
+        lastRecallOutcome: 'not_returned',
+      });
 
       await users.closeRecall('r-close', 'rc-x', closedAt, 'returned', '2026-12-24T01:00:00.000Z');
       const closed = await users.get('r-close');
@@ -183,10 +188,8 @@ describe('user record updates', () => {
         relapseWatchUntil: '2026-12-24T01:00:00.000Z',
       });
 
-      // A repeated Close is a no-op: it neither throws nor moves the close time.
-      await expect(
-        users.closeRecall('r-close', 'rc-x', '2026-11-30T00:00:00.000Z', 'not_returned'),
-      ).resolves.toBeUndefined();
+      // An older close arriving late never moves the close time back.
+      await expect(users.closeRecall('r-close', 'rc-x', earlier, 'not_returned')).resolves.toBeUndefined();
       expect(await users.get('r-close')).toMatchObject({
         lastRecallClosedAt: closedAt,
         lastRecallOutcome: 'returned',

@@ -52,6 +52,18 @@ describe('the daily scan starting recalls', () => {
 
   it('starts recalls only for eligible users, alerts operators, and starts nothing new on a re-run', async () => {
     const { rt } = env;
+    // s-busy's open recall: started earlier this month, its execution running.
+    await rt.recalls.createOnce({
+      recallId: 'r-20261101-s-busy',
+      userId: 's-busy',
+      trigger: 'scheduled',
+      level: 'low',
+      startedAt: '2026-11-01T01:00:00.000Z',
+      reasonCodes: ['inactive_login'],
+      holdout: false,
+      steps: [],
+      executionArn: 'arn:aws:states:us-east-1:123456789012:execution:Recall:r-20261101-s-busy',
+    });
     await putUsers(rt, ...users);
 
     const first = await rt.runDailyScan(asOf);
@@ -171,5 +183,62 @@ describe('the relapse watch', () => {
     await rt.runDailyScan(addHours(asOf, 24));
     await rt.idle();
     expect((await outboxItems(rt)).filter((o) => o.kind === 'relapse')).toHaveLength(1);
+  });
+});
+
+describe('locks that no running recall stands behind', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('starts an episode that never got its execution, and frees users whose lock outlived their recall', async () => {
+    const { rt } = env;
+    const episode = (recallId: string, userId: string, extra: Record<string, unknown> = {}) =>
+      rt.recalls.createOnce({
+        recallId,
+        userId,
+        trigger: 'scheduled',
+        level: 'low',
+        startedAt: daysBefore(AS_OF, 3),
+        reasonCodes: ['inactive_login'],
+        holdout: false,
+        steps: [],
+        ...extra,
+      });
+    await episode('r-20261121-l-unstarted', 'l-unstarted');
+    await episode('r-20261121-l-closed', 'l-closed', {
+      outcome: 'not_returned',
+      closedAt: daysBefore(AS_OF, 40),
+    });
+    await putUsers(
+      rt,
+      aUser({
+        userId: 'l-unstarted',
+        ...lapsed(10),
+        activeRecallId: 'r-20261121-l-unstarted',
+      } as Partial<UserRecord>),
+      aUser({
+        userId: 'l-closed',
+        ...lapsed(10),
+        activeRecallId: 'r-20261121-l-closed',
+      } as Partial<UserRecord>),
+      aUser({
+        userId: 'l-orphan',
+        ...lapsed(10),
+        activeRecallId: 'r-20261101-l-orphan',
+      } as Partial<UserRecord>),
+    );
+
+    const { summary } = await rt.runDailyScan(asOf);
+    await rt.idle();
+
+    expect(summary.totals.recalls).toEqual({ resumed: 1, started: 2 });
+    expect(rt.recallWorkflow.describe('r-20261121-l-unstarted')?.input).toMatchObject({
+      recallId: 'r-20261121-l-unstarted',
+      startedAt: daysBefore(AS_OF, 3),
+    });
+    expect((await readRecall(rt, 'r-20261121-l-unstarted')).executionArn).toBe(
+      rt.recallWorkflow.describe('r-20261121-l-unstarted')!.arn,
+    );
+    expect((await readUser(rt, 'l-closed')).activeRecallId).toBe(`r-${day}-l-closed`);
+    expect((await readUser(rt, 'l-orphan')).activeRecallId).toBe(`r-${day}-l-orphan`);
   });
 });
