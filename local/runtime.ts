@@ -177,6 +177,7 @@ export class Runtime {
       inbox: this.inbox,
       rewards: this.rewards,
       logger: this.logger,
+      now: () => this.clock.now(),
     };
   }
 

@@ -11,7 +11,11 @@ export class ActivityLog {
   ) {}
 
   /** True when this call owns the event; false when it was seen before. */
-  claim(event: { eventId: string; userId: string; type: string; at: string }): Promise<boolean> {
+  /** `receivedAt` sets the expiry: a back-dated event must still be remembered for the full 90 days. */
+  claim(
+    event: { eventId: string; userId: string; type: string; at: string },
+    receivedAt: Date,
+  ): Promise<boolean> {
     return putIfAbsent(
       this.doc,
       this.tableName,
@@ -20,7 +24,7 @@ export class ActivityLog {
         userId: event.userId,
         type: event.type,
         at: event.at,
-        expiresAt: Math.floor(Date.parse(event.at) / 1000) + KEEP_SECONDS,
+        expiresAt: Math.floor(receivedAt.getTime() / 1000) + KEEP_SECONDS,
       },
       'eventId',
     );

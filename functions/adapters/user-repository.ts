@@ -1,3 +1,4 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
@@ -186,20 +187,40 @@ export class UserRepository {
   }
 
   /** Counts an investment atomically, so concurrent events never lose one another's update. */
-  async addInvestment(userId: string, amountFen: number, bonusProduct: boolean): Promise<void> {
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: { userId },
-        UpdateExpression: `ADD investCount :one, totalInvestedFen :amt${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
-        ConditionExpression: 'attribute_exists(userId)',
-        ExpressionAttributeValues: {
-          ':one': 1,
-          ':amt': amountFen,
-          ...(bonusProduct ? { ':true': true } : {}),
-        },
-      }),
-    );
+  /**
+   * Counts an investment atomically and once: the counters and the event id go in one update whose
+   * condition refuses an id already counted, so neither concurrent events nor a retried event can
+   * lose or double an amount. Answers false for an event counted before. (The id set grows by one
+   * per investment, about 40 bytes each: thousands of investments fit in an item.)
+   */
+  async addInvestment(
+    userId: string,
+    amountFen: number,
+    bonusProduct: boolean,
+    eventId: string,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { userId },
+          UpdateExpression: `ADD investCount :one, totalInvestedFen :amt, investEventIds :ids${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
+          ConditionExpression: 'attribute_exists(userId) AND NOT contains(investEventIds, :id)',
+          ExpressionAttributeValues: {
+            ':one': 1,
+            ':amt': amountFen,
+            ':ids': new Set([eventId]),
+            ':id': eventId,
+            ...(bonusProduct ? { ':true': true } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const exists = await this.get(userId);
+      if (!exists) throw error;
+      return false;
+    }
     await updateIf(this.doc, {
       TableName: this.tableName,
       Key: { userId },
@@ -208,6 +229,7 @@ export class UserRepository {
         'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
       ExpressionAttributeValues: { ':amt': amountFen },
     });
+    return true;
   }
 
   /** A balance snapshot applies only if newer than the last one applied. */

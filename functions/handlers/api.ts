@@ -153,6 +153,7 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
       inbox,
       rewards,
       logger,
+      now,
     },
     policy,
     logger,

@@ -25,6 +25,7 @@ export interface ActivityDeps {
   inbox: Inbox;
   rewards: Rewards;
   logger: WinbackLogger;
+  now: () => Date;
 }
 
 export type ActivityResult =
@@ -41,7 +42,7 @@ export type ActivityResult =
 export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): Promise<ActivityResult> {
   const { eventId, userId } = event;
   if (!(await deps.users.get(userId))) return { eventId, status: 'unknown_user' };
-  if (!(await deps.events.claim(event))) return { eventId, status: 'duplicate' };
+  if (!(await deps.events.claim(event, deps.now()))) return { eventId, status: 'duplicate' };
   try {
     let unlocked: RewardRecord[] = [];
     switch (event.type) {
@@ -49,7 +50,8 @@ export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): 
         await deps.users.advanceTime(userId, 'lastLoginAt', event.at);
         break;
       case 'investment':
-        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate);
+        // Idempotent by event id: a retry after a later step failed does not count it twice.
+        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
         await deps.users.advanceTime(userId, 'lastInvestAt', event.at);
         unlocked = await deps.rewards.unlockFor(userId, event.amountFen, event.at, eventId);
         break;

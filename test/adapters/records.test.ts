@@ -355,33 +355,35 @@ describe('Rewards', () => {
 });
 
 const event = { eventId: 'ev-1', userId: 'u-1', type: 'login', at: '2026-11-24T01:00:00.000Z' };
+const RECEIVED = new Date('2026-11-24T02:00:00.000Z');
 
 describe('ActivityLog', () => {
-  it('claims an event once and keeps it 90 days through the TTL attribute', async () => {
-    expect(await log.claim(event)).toBe(true);
-    expect(await log.claim({ ...event, at: '2026-11-25T01:00:00.000Z' })).toBe(false);
+  it('claims an event once and keeps it 90 days from its arrival through the TTL attribute', async () => {
+    // Back-dated by three days: the expiry still counts from when it arrived.
+    expect(await log.claim(event, new Date('2026-11-27T01:00:00.000Z'))).toBe(true);
+    expect(await log.claim({ ...event, at: '2026-11-25T01:00:00.000Z' }, RECEIVED)).toBe(false);
 
     const out = await dynamo.doc.send(new GetCommand({ TableName: log.tableName, Key: { eventId: 'ev-1' } }));
     expect(out.Item).toEqual({
       ...event,
-      // 2026-11-24T01:00:00Z is 1795482000 s; plus 90 days.
-      expiresAt: 1_795_482_000 + 90 * 86_400,
+      // 2026-11-27T01:00:00Z is 1795741200 s; plus 90 days.
+      expiresAt: 1_795_741_200 + 90 * 86_400,
     });
   });
 
   it('lets a released event be claimed again', async () => {
     const e = { ...event, eventId: 'ev-2' };
-    expect(await log.claim(e)).toBe(true);
+    expect(await log.claim(e, RECEIVED)).toBe(true);
 
     await log.release('ev-2');
 
-    expect(await log.claim(e)).toBe(true);
-    expect(await log.claim(e)).toBe(false);
+    expect(await log.claim(e, RECEIVED)).toBe(true);
+    expect(await log.claim(e, RECEIVED)).toBe(false);
   });
 
   it('gives exactly one of many concurrent claims the event', async () => {
     const e = { ...event, eventId: 'ev-race' };
-    const results = await Promise.all(Array.from({ length: 10 }, () => log.claim(e)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => log.claim(e, RECEIVED)));
     expect(results.filter(Boolean)).toHaveLength(1);
   });
 

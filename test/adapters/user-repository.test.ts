@@ -244,7 +244,9 @@ describe('user record updates', () => {
       );
       const amounts = Array.from({ length: 20 }, (_, i) => (i + 1) * 100_000);
 
-      await Promise.all(amounts.map((amount, i) => users.addInvestment('i-1', amount, i === 7)));
+      await Promise.all(
+        amounts.map((amount, i) => users.addInvestment('i-1', amount, i === 7, `ev-i1-${i}`)),
+      );
 
       expect(await users.get('i-1')).toMatchObject({
         investCount: 32,
@@ -254,16 +256,23 @@ describe('user record updates', () => {
       });
     });
 
+    it('counts a retried investment event once', async () => {
+      await users.put(aUser({ userId: 'i-retry', investCount: 1, totalInvestedFen: 100, maxInvestFen: 100 }));
+      await expect(users.addInvestment('i-retry', 10_000, false, 'ev-retry')).resolves.toBe(true);
+      await expect(users.addInvestment('i-retry', 10_000, false, 'ev-retry')).resolves.toBe(false);
+      expect(await users.get('i-retry')).toMatchObject({ investCount: 2, totalInvestedFen: 10_100 });
+    });
+
     it('keeps a larger maximum and fails for a user that does not exist', async () => {
       await users.put(aUser({ userId: 'i-2', maxInvestFen: 9_000_000, heldBonusProduct: false }));
-      await users.addInvestment('i-2', 50_000, false);
+      await users.addInvestment('i-2', 50_000, false, 'ev-i2');
       expect(await users.get('i-2')).toMatchObject({
         maxInvestFen: 9_000_000,
         heldBonusProduct: false,
         investCount: 13,
       });
 
-      await expect(users.addInvestment('i-missing', 1, false)).rejects.toBeInstanceOf(
+      await expect(users.addInvestment('i-missing', 1, false, 'ev-missing')).rejects.toBeInstanceOf(
         ConditionalCheckFailedException,
       );
       expect(await users.get('i-missing')).toBeUndefined();
@@ -285,7 +294,7 @@ describe('user record updates', () => {
         },
       } as unknown as DynamoDBDocumentClient;
 
-      await new UserRepository(racing, users.tableName).addInvestment('i-race', 500, false);
+      await new UserRepository(racing, users.tableName).addInvestment('i-race', 500, false, 'ev-race');
 
       expect(await users.get('i-race')).toBeUndefined();
     });
