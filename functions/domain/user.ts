@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toIso } from './time.ts';
 
 /** Why a churned user left, as learned from a callback or survey; steers the recall strategy. */
 export const CHURN_REASONS = ['economic', 'frustrated', 'policy', 'natural', 'other'] as const;
@@ -7,10 +8,13 @@ export type ChurnReason = (typeof CHURN_REASONS)[number];
 /** Channels the playbook names; any other string is accepted and gets the policy's default base risk. */
 export const KNOWN_CHANNELS = ['distribution', 'invite', 'finance_supermarket', 'organic', 'ads'] as const;
 
-const isoTime = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO-8601 time, e.g. 2026-11-24T09:00:00Z',
-});
+/**
+ * Any ISO-8601 time with an offset, normalized to UTC with milliseconds: stored times are compared
+ * as strings in DynamoDB conditions, which only works when they all have the same form.
+ */
+const isoTime = z.iso
+  .datetime({ offset: true, message: 'must be an ISO-8601 time, e.g. 2026-11-24T09:00:00Z' })
+  .transform((t) => toIso(t));
 const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
 const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
 

@@ -50,6 +50,8 @@ describe.each(parsers)('$name', ({ parse }) => {
       ok: true,
       value: {
         ...minimalProfile(),
+        // Times come back normalized to UTC with milliseconds.
+        registeredAt: '2026-01-01T00:00:00.000Z',
         timeZone: 'Asia/Shanghai',
         locale: 'zh-CN',
         consent: { inApp: true, push: false, sms: false },
@@ -179,12 +181,21 @@ describe('parseUserRecord', () => {
         assessedAt: '2026-11-24T01:00:00.000Z',
       },
       activeRecallId: 'r-1',
-      lastRecallClosedAt: '2026-10-01T00:00:00Z',
+      lastRecallClosedAt: '2026-10-01T08:00:00+08:00',
       lastRecallOutcome: 'returned',
       relapseWatchUntil: '2026-10-31T00:00:00Z',
       updatedAt: '2026-11-24T01:00:00Z',
     };
-    expect(parseUserRecord(stored)).toEqual({ ok: true, value: stored });
+    // Every time comes back in one form, UTC with milliseconds, whatever offset it was written with.
+    expect(parseUserRecord(stored)).toEqual({
+      ok: true,
+      value: {
+        ...stored,
+        lastRecallClosedAt: '2026-10-01T00:00:00.000Z',
+        relapseWatchUntil: '2026-10-31T00:00:00.000Z',
+        updatedAt: '2026-11-24T01:00:00.000Z',
+      },
+    });
   });
 
   it('reports a bad stored assessment by its path', () => {
