@@ -25,7 +25,7 @@ export interface WinbackFunctionProps {
 /** Tag naming the handler file of a function. */
 export const HANDLER_TAG = 'winback:handler';
 
-export type AccessMode = 'RO' | 'RW';
+export type AccessMode = 'RO' | 'RW' | 'NONE';
 
 /**
  * One place for the defaults every winback function shares: runtime, arm64, tracing, JSON logs
@@ -70,10 +70,14 @@ export class WinbackFunction extends NodejsFunction {
     Tags.of(this).add(HANDLER_TAG, props.handler);
   }
 
+  /**
+   * `NONE` passes only the name: the shared wiring builds every repository, but a function gets
+   * access only to the tables it really reads or writes.
+   */
   bindTable(envName: string, table: ITableV2, accessMode: AccessMode): this {
     this.addEnvironment(envName, table.tableName);
     if (accessMode === 'RW') table.grantReadWriteData(this);
-    else table.grantReadData(this);
+    else if (accessMode === 'RO') table.grantReadData(this);
     return this;
   }
 

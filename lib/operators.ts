@@ -1,6 +1,7 @@
-import { Tags } from 'aws-cdk-lib';
+import { Stack, Tags } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,13 +16,24 @@ export class Operators extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    const key = new Key(this, 'TopicKey', {
+      enableKeyRotation: true,
+      description: 'winback operator topic',
+    });
+    // CloudWatch alarm actions publish to the encrypted topic as the CloudWatch service, which the
+    // default key policy does not name: without this the failure alarms would never arrive.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+      }),
+    );
     this.topic = new Topic(this, 'Topic', {
       displayName: 'winback operators',
       enforceSSL: true,
-      masterKey: new Key(this, 'TopicKey', {
-        enableKeyRotation: true,
-        description: 'winback operator topic',
-      }),
+      masterKey: key,
     });
     Tags.of(this.topic).add('winback:topic', 'Operators');
   }

@@ -22,7 +22,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WORKFLOW_TAG } from './daily-scan.ts';
-import { WinbackFunction } from './function.ts';
+import { type AccessMode, WinbackFunction } from './function.ts';
 import { retryTransient } from './retries.ts';
 
 export interface RecallDeliveryConfig {
@@ -103,21 +103,44 @@ export class RecallWorkflow extends Construct {
     super(scope, id);
     const { tables, delivery } = props;
     const env = { [ENV.policy]: props.policyJson };
-    const fn = (name: string, handler: string, description: string) =>
+    type Access = Record<'users' | 'recalls' | 'messages' | 'inbox' | 'rewards', AccessMode>;
+    // Each step function gets exactly the table access its use case needs.
+    const fn = (name: string, handler: string, description: string, access: Access) =>
       new WinbackFunction(this, name, { handler, description, environment: env })
-        .bindTable(ENV.usersTable, tables.users, 'RW')
-        .bindTable(ENV.recallsTable, tables.recalls, 'RW')
-        .bindTable(ENV.messagesTable, tables.messages, 'RO')
-        .bindTable(ENV.inboxTable, tables.inbox, 'RO')
-        .bindTable(ENV.rewardsTable, tables.rewards, 'RO');
+        .bindTable(ENV.usersTable, tables.users, access.users)
+        .bindTable(ENV.recallsTable, tables.recalls, access.recalls)
+        .bindTable(ENV.messagesTable, tables.messages, access.messages)
+        .bindTable(ENV.inboxTable, tables.inbox, access.inbox)
+        .bindTable(ENV.rewardsTable, tables.rewards, access.rewards);
 
-    this.prepareFunction = fn('Prepare', 'recall-prepare', 'Re-assesses the user and plans the recall');
-    tables.rewards.grantReadWriteData(this.prepareFunction);
-    this.sendFunction = fn('Send', 'recall-send', 'Sends one escalation step under the guardrails');
-    tables.messages.grantReadWriteData(this.sendFunction);
-    tables.inbox.grantReadWriteData(this.sendFunction);
-    this.checkFunction = fn('Check', 'recall-check', 'Checks whether the user came back');
-    this.closeFunction = fn('Close', 'recall-close', 'Records the outcome of the recall');
+    this.prepareFunction = fn('Prepare', 'recall-prepare', 'Re-assesses the user and plans the recall', {
+      users: 'RO',
+      recalls: 'RW',
+      messages: 'NONE',
+      inbox: 'NONE',
+      rewards: 'RW',
+    });
+    this.sendFunction = fn('Send', 'recall-send', 'Sends one escalation step under the guardrails', {
+      users: 'RW',
+      recalls: 'RW',
+      messages: 'RW',
+      inbox: 'RW',
+      rewards: 'NONE',
+    });
+    this.checkFunction = fn('Check', 'recall-check', 'Checks whether the user came back', {
+      users: 'RO',
+      recalls: 'NONE',
+      messages: 'NONE',
+      inbox: 'RO',
+      rewards: 'NONE',
+    });
+    this.closeFunction = fn('Close', 'recall-close', 'Records the outcome of the recall', {
+      users: 'RW',
+      recalls: 'RW',
+      messages: 'RO',
+      inbox: 'NONE',
+      rewards: 'NONE',
+    });
     this.grantDelivery(delivery);
 
     const failed = new LambdaInvoke(this, 'Close the recall as failed', {

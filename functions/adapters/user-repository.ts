@@ -324,11 +324,22 @@ export async function forEachLimited<T>(
   task: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failed = false;
+  // After the first failure no worker takes more items: nothing keeps running once the caller has
+  // its error (a frozen Lambda container would otherwise race the retry of the same page).
   const worker = async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const item = items[next++]!;
-      await task(item);
+      try {
+        await task(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  // Settle every worker before answering, so no task is still in flight when the caller returns.
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }

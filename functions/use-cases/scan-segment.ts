@@ -109,7 +109,16 @@ export async function scanSegment(
       totals.written++;
     });
     await forEachLimited(atRisk, concurrency, async ([user, assessment]) => {
-      countRecallDecision(totals, await deps.recalls.consider(user, assessment, input.asOf));
+      // One user's failed recall start must not cost the rest of the page theirs; it is counted,
+      // logged, and tomorrow's scan tries that user again.
+      let decision: string;
+      try {
+        decision = await deps.recalls.consider(user, assessment, input.asOf);
+      } catch (error) {
+        decision = 'error';
+        deps.logger.error('could not start a recall', { userId: user.userId, error: (error as Error).name });
+      }
+      countRecallDecision(totals, decision);
     });
     deps.onProgress?.(page.items.length);
   } while (cursor && deps.remainingMs() > reserve);

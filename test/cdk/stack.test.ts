@@ -382,9 +382,9 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('the check function only reads messages and the inbox', () => {
+  it('the check function only reads users and the inbox, and touches no other table', () => {
     const check = statementsOf('recall-check');
-    for (const name of ['Messages', 'Inbox']) {
+    for (const name of ['Users', 'Inbox']) {
       expect(allowedOn(check, 'dynamodb:GetItem'), name).toContain(table(name));
       for (const write of DYNAMO_WRITES) {
         expect(
@@ -393,6 +393,29 @@ describe('least-privilege IAM', () => {
         ).toEqual([]);
       }
     }
+    const resources = check.flatMap((s) => s.Resource);
+    for (const name of ['Recalls', 'Messages', 'Rewards']) {
+      expect(
+        resources.some((r) => r.startsWith(table(name))),
+        name,
+      ).toBe(false);
+    }
+  });
+
+  it('prepare only reads users; close reads messages and writes users and recalls', () => {
+    const prepare = statementsOf('recall-prepare');
+    for (const write of DYNAMO_WRITES) {
+      expect(
+        allowedOn(prepare, write).filter((r) => r.startsWith(table('Users'))),
+        write,
+      ).toEqual([]);
+    }
+    const close = statementsOf('recall-close');
+    expect(allowedOn(close, 'dynamodb:UpdateItem')).toEqual(
+      expect.arrayContaining([table('Users'), table('Recalls')]),
+    );
+    expect(allowedOn(close, 'dynamodb:Query')).toContain(table('Messages'));
+    expect(allowedOn(close, 'dynamodb:PutItem').filter((r) => r.startsWith(table('Messages')))).toEqual([]);
   });
 
   it('of the workflow functions, only send writes messages and the inbox, and only prepare writes rewards', () => {
@@ -422,7 +445,18 @@ describe('operators', () => {
     const key = new Capture();
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
-    expect(template.findResources('AWS::KMS::Key')[key.asString()]?.Properties.EnableKeyRotation).toBe(true);
+    const keyProps = template.findResources('AWS::KMS::Key')[key.asString()]?.Properties;
+    expect(keyProps?.EnableKeyRotation).toBe(true);
+    // Alarm actions publish as the CloudWatch service: the key must let it encrypt.
+    expect(keyProps?.KeyPolicy.Statement).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Principal: { Service: 'cloudwatch.amazonaws.com' },
+          Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          Effect: 'Allow',
+        }),
+      ]),
+    );
     template.hasResourceProperties('AWS::SNS::TopicPolicy', {
       PolicyDocument: {
         Statement: Match.arrayWith([

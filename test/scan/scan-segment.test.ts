@@ -251,6 +251,39 @@ describe('a second run on the same day', () => {
   });
 });
 
+describe('a recall start that fails for one user', () => {
+  it('is counted and logged, and every other user is still offered for recall', async () => {
+    const offered: string[] = [];
+    let failedFor = '';
+    const trigger: RecallTrigger = {
+      consider: async (user) => {
+        if (!failedFor) {
+          failedFor = user.userId;
+          throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+        }
+        offered.push(user.userId);
+        return 'started';
+      },
+    };
+    const logger = spyLogger();
+    const result = await scanSegmentHandler(
+      { asOf: ASOF, segment: 0, totalSegments: 1 },
+      { users, policy: DEFAULT_POLICY, recalls: trigger, logger, remainingMs: () => 60_000 },
+    );
+    const notActive = result.totals.byStatus.at_risk + result.totals.byStatus.churned;
+    expect(result.totals.recalls).toEqual({ error: 1, started: notActive - 1 });
+    expect(offered).toHaveLength(notActive - 1);
+    expect(offered).not.toContain(failedFor);
+    expect(logger.lines.filter((l) => l.level === 'error')).toEqual([
+      {
+        level: 'error',
+        message: 'could not start a recall',
+        extra: [{ userId: failedFor, error: 'ThrottlingException' }],
+      },
+    ]);
+  });
+});
+
 describe('cursor hand-over', () => {
   let logger: ReturnType<typeof spyLogger>;
   beforeEach(() => {
@@ -379,5 +412,23 @@ describe('scan event validation', () => {
 
   it('rejects an event that is not an object', async () => {
     await expect(scanSegmentHandler(undefined, deps())).rejects.toBeInstanceOf(InvalidScanEventError);
+  });
+});
+
+describe('forEachLimited', () => {
+  it('stops taking items after the first failure and answers only when nothing is in flight', async () => {
+    const { forEachLimited } = await import('../../functions/adapters/user-repository.ts');
+    const started: number[] = [];
+    let inFlight = 0;
+    const run = forEachLimited([1, 2, 3, 4, 5, 6, 7, 8], 2, async (n) => {
+      started.push(n);
+      inFlight++;
+      await new Promise((r) => setTimeout(r, n === 1 ? 1 : 20));
+      inFlight--;
+      if (n === 1) throw new Error('boom');
+    });
+    await expect(run).rejects.toThrow('boom');
+    expect(inFlight).toBe(0);
+    expect(started).toEqual([1, 2]);
   });
 });
