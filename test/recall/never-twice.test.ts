@@ -1,7 +1,9 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
+import type { RecallChannel } from '../../functions/domain/assessment.ts';
 import { addHours } from '../../functions/domain/time.ts';
 import { sendStep } from '../../functions/use-cases/recall-steps.ts';
+import type { Runtime } from '../../local/runtime.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 import {
   outboxItems,
@@ -19,29 +21,34 @@ import {
 const inactive = { lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) };
 const plan = { channels: ['in_app', 'push', 'sms'] as const, strategies: [{ kind: 'reminder' as const }] };
 
+/** A user and an open episode, ready for one send step to be called directly. */
+async function openStep(rt: Runtime, userId: string, channel: RecallChannel) {
+  await putUsers(rt, aUser({ userId, ...inactive }));
+  const input = {
+    recallId: `r-test-${userId}`,
+    userId,
+    channel,
+    plan: { ...plan, channels: [...plan.channels] },
+  };
+  await rt.recalls.createOnce({
+    recallId: input.recallId,
+    userId,
+    trigger: 'scheduled',
+    level: 'low',
+    startedAt: AS_OF.toISOString(),
+    reasonCodes: [],
+    holdout: false,
+    steps: [],
+  });
+  return { deps: rt.stepDeps, input };
+}
+
 describe('a send whose result could not be recorded', () => {
   const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
 
   it('is not sent again when the step is retried', async () => {
     const { rt } = env;
-    await putUsers(rt, aUser({ userId: 'n-sms', ...inactive }));
-    const deps = rt.stepDeps;
-    const input = {
-      recallId: 'r-test-n-sms',
-      userId: 'n-sms',
-      channel: 'sms' as const,
-      plan: { ...plan, channels: [...plan.channels] },
-    };
-    await rt.recalls.createOnce({
-      recallId: input.recallId,
-      userId: 'n-sms',
-      trigger: 'scheduled',
-      level: 'low',
-      startedAt: AS_OF.toISOString(),
-      reasonCodes: [],
-      holdout: false,
-      steps: [],
-    });
+    const { deps, input } = await openStep(rt, 'n-sms', 'sms');
     // The provider takes the SMS, then the ledger write is throttled.
     const markSent = deps.ledger.markSent.bind(deps.ledger);
     deps.ledger.markSent = async () => {
@@ -62,24 +69,7 @@ describe('a send whose result could not be recorded', () => {
 
   it('keeps one in-app message when the in-app step is retried after a failure', async () => {
     const { rt } = env;
-    await putUsers(rt, aUser({ userId: 'n-inapp', ...inactive }));
-    const deps = rt.stepDeps;
-    const input = {
-      recallId: 'r-test-n-inapp',
-      userId: 'n-inapp',
-      channel: 'in_app' as const,
-      plan: { ...plan, channels: [...plan.channels] },
-    };
-    await rt.recalls.createOnce({
-      recallId: input.recallId,
-      userId: 'n-inapp',
-      trigger: 'scheduled',
-      level: 'low',
-      startedAt: AS_OF.toISOString(),
-      reasonCodes: [],
-      holdout: false,
-      steps: [],
-    });
+    const { deps, input } = await openStep(rt, 'n-inapp', 'in_app');
     const deliver = deps.inbox.deliver.bind(deps.inbox);
     deps.inbox.deliver = async (message) => {
       await deliver(message);
