@@ -315,6 +315,14 @@ export class RecallWorkflow extends Construct {
           resources: ['*'],
         }),
       );
+      // ...but that "*" must not reach topics: the send function texts people, it publishes nowhere else.
+      send.addToRolePolicy(
+        new PolicyStatement({
+          effect: Effect.DENY,
+          actions: ['sns:Publish'],
+          resources: [`arn:${stack.partition}:sns:*:*:*`],
+        }),
+      );
     }
     if (delivery.pushApplicationId) {
       send.addEnvironment(ENV.pushApplicationId, delivery.pushApplicationId);

@@ -356,6 +356,10 @@ describe('least-privilege IAM', () => {
     const send = statementsOf('recall-send');
     expect(allowedOn(send, 'sns:Publish')).toEqual(['*']);
     expect(allowedOn(send, 'sns:CheckIfPhoneNumberIsOptedOut')).toEqual(['*']);
+    // The "*" is for phone numbers only: publishing to any topic is denied outright.
+    expect(send.filter((st) => st.Effect === 'Deny')).toEqual([
+      { Effect: 'Deny', Action: ['sns:Publish'], Resource: ['arn:aws:sns:*:*:*'] },
+    ]);
     const actions = Object.values(resources())
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => JSON.stringify(r.Properties));
