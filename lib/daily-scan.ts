@@ -1,4 +1,4 @@
-import { Duration, Tags, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, Tags, TimeZone } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -137,6 +137,7 @@ export class DailyScan extends Construct {
     split.next(everySegment).next(summarize);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      stateMachineName: `${Stack.of(this).stackName}-DailyScan`,
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback daily assessment of every user',
       definitionBody: DefinitionBody.fromChainable(chain),

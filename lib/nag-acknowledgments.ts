@@ -1,6 +1,7 @@
 import { type CfnElement, type Stack, Validations } from 'aws-cdk-lib';
 import { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { recallStateMachineName } from './recall-workflow.ts';
 
 const ack = (stack: Stack, finding: string, reason: string) =>
   Validations.of(stack).acknowledge({ id: `AwsSolutions::AwsSolutions-${finding}`, reason });
@@ -62,6 +63,11 @@ export function acknowledgeNagFindings(stack: Stack): void {
       'Table data grants include its byUser index, which the functions query.',
     );
   }
+  ack(
+    stack,
+    `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${recallStateMachineName(stack)}:*]`,
+    'The daily scan reads the status of recall executions (any execution of that one state machine) to free users whose recall ended without closing.',
+  );
   for (const fn of stack.node.findAll().filter((c): c is LambdaFunction => c instanceof LambdaFunction)) {
     ack(
       stack,

@@ -42,6 +42,11 @@ export interface RecallWorkflowProps {
   delivery: RecallDeliveryConfig;
 }
 
+/** The recall state machine's name: readable in the console, and known before deploy for IAM. */
+export function recallStateMachineName(stack: Stack): string {
+  return `${stack.stackName}-Recall`;
+}
+
 /** A delivery still failing after its retries falls through to the next channel; this is the retry budget. */
 export const DELIVERY_RETRY = {
   errors: ['DeliveryFailed'],
@@ -269,6 +274,8 @@ export class RecallWorkflow extends Construct {
       .next(route);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      // A readable name in the console; the stack name keeps two deployments apart.
+      stateMachineName: recallStateMachineName(Stack.of(this)),
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback recall: in-app → push → SMS, stopping when the user comes back',
       definitionBody: DefinitionBody.fromChainable(prepare),

@@ -1,4 +1,5 @@
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, Stack, type StackProps } from 'aws-cdk-lib';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
@@ -6,7 +7,7 @@ import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
 import { Operators } from './operators.ts';
-import { type RecallDeliveryConfig, RecallWorkflow } from './recall-workflow.ts';
+import { type RecallDeliveryConfig, RecallWorkflow, recallStateMachineName } from './recall-workflow.ts';
 import { UserStore } from './user-store.ts';
 
 export interface WinbackConfig {
@@ -66,6 +67,20 @@ export class WinbackStack extends Stack {
     const scan = this.dailyScan.scanFunction;
     scan.addEnvironment(ENV.recallStateMachineArn, this.recallWorkflow.stateMachine.stateMachineArn);
     this.recallWorkflow.stateMachine.grantStartExecution(scan);
+    // To find recalls whose execution ended without closing them (see ScheduledRecalls.reconcile).
+    scan.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['states:DescribeExecution'],
+        resources: [
+          this.formatArn({
+            service: 'states',
+            resource: 'execution',
+            resourceName: `${recallStateMachineName(this)}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
     scan.bindTable(ENV.recallsTable, t.Recalls, 'RW').bindTopic(ENV.operatorTopicArn, this.operators.topic);
 
     this.api = new WinbackApi(this, 'Api', {

@@ -191,6 +191,8 @@ export class Runtime {
       const execution = this.recallWorkflow.start(name, input);
       return { executionArn: execution.arn, alreadyStarted: false };
     },
+    isRunning: async (executionArn: string) =>
+      this.recallWorkflow.list().some((e) => e.arn === executionArn && e.status === 'RUNNING'),
     consoleUrl: (executionArn: string) => `winback recall ${executionArn.split(':').at(-1)}`,
   };
 

@@ -1,4 +1,10 @@
-import { ExecutionAlreadyExists, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 
 export interface StartedExecution {
   executionArn: string;
@@ -9,6 +15,8 @@ export interface StartedExecution {
 /** Starts one execution of the recall workflow under a deterministic name. */
 export interface WorkflowStarter {
   start(name: string, input: object): Promise<StartedExecution>;
+  /** False once the execution has ended (or never existed): its recall can no longer close itself. */
+  isRunning(executionArn: string): Promise<boolean>;
   consoleUrl(executionArn: string): string;
 }
 
@@ -68,6 +76,16 @@ export class StepFunctionsStarter implements WorkflowStarter {
         const cap = Math.min(this.backoff.maxDelayMs, this.backoff.baseDelayMs * 2 ** (attempt - 1));
         await this.backoff.sleep(Math.floor(this.backoff.random() * cap));
       }
+    }
+  }
+
+  async isRunning(executionArn: string): Promise<boolean> {
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn }));
+      return out.status === 'RUNNING' || out.status === 'PENDING_REDRIVE';
+    } catch (error) {
+      if (error instanceof ExecutionDoesNotExist) return false;
+      throw error;
     }
   }
 

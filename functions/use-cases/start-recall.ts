@@ -162,6 +162,27 @@ export class ScheduledRecalls implements RecallTrigger {
       await this.deps.users.closeRecall(userId, recallId, asOf, 'failed');
       return 'released';
     }
+    // Past the longest escalation the policy allows, ask whether the execution still runs: one that
+    // ended without reaching Close (stopped by hand, an uncaught runtime error) would lock the user.
+    const longestDays =
+      (this.deps.policy.recall.waitHours.afterInApp +
+        this.deps.policy.recall.waitHours.afterPush +
+        this.deps.policy.recall.waitHours.afterSms) /
+        24 +
+      2;
+    if (
+      open.executionArn &&
+      ageDays > longestDays &&
+      !(await this.deps.workflow.isRunning(open.executionArn))
+    ) {
+      await this.deps.recalls.close(recallId, {
+        outcome: 'failed',
+        closedAt: asOf,
+        error: 'execution ended without closing the recall',
+      });
+      await this.deps.users.closeRecall(userId, recallId, asOf, 'failed');
+      return 'released';
+    }
     if (!open.executionArn) {
       const { recallId: id, trigger, level, startedAt, startAt, strategy } = open;
       const start: RecallStart = {

@@ -1,4 +1,10 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -142,5 +148,31 @@ describe('StepFunctionsStarter', () => {
     expect(starter.consoleUrl(EXECUTION)).toBe(
       `https://ap-east-1.console.aws.amazon.com/states/home?region=ap-east-1#/v2/executions/details/${EXECUTION}`,
     );
+  });
+});
+
+describe('StepFunctionsStarter.isRunning', () => {
+  it.each([
+    ['RUNNING', true],
+    ['PENDING_REDRIVE', true],
+    ['SUCCEEDED', false],
+    ['FAILED', false],
+    ['ABORTED', false],
+    ['TIMED_OUT', false],
+  ] as const)('reads %s as running: %s', async (status, running) => {
+    sfn.on(DescribeExecutionCommand).resolves({ status, executionArn: EXECUTION });
+    await expect(instantStarter().starter.isRunning(EXECUTION)).resolves.toBe(running);
+    expect(sfn).toHaveReceivedCommandWith(DescribeExecutionCommand, { executionArn: EXECUTION });
+  });
+
+  it('reads an execution that does not exist as not running, and passes other errors on', async () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .rejectsOnce(new ExecutionDoesNotExist({ message: 'no such execution', $metadata: {} }));
+    await expect(instantStarter().starter.isRunning(EXECUTION)).resolves.toBe(false);
+    sfn.on(DescribeExecutionCommand).rejects(sdkError('AccessDeniedException'));
+    await expect(instantStarter().starter.isRunning(EXECUTION)).rejects.toMatchObject({
+      name: 'AccessDeniedException',
+    });
   });
 });

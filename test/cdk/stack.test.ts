@@ -376,6 +376,10 @@ describe('least-privilege IAM', () => {
   it('the scan function may start the Recall state machine and no other', () => {
     const recallArn = 'arn:aws:states:us-east-1:123456789012:stateMachine:Recall';
     expect(allowedOn(statementsOf('scan-segment'), 'states:StartExecution')).toEqual([recallArn]);
+    // It may read the status of recall executions (to free locks whose execution ended), nothing else.
+    expect(allowedOn(statementsOf('scan-segment'), 'states:DescribeExecution')).toEqual([
+      'arn:aws:states:us-east-1:123456789012:execution:Winback-Recall:*',
+    ]);
     // No recall step may start another recall; any function that may start one starts only Recall.
     for (const handler of HANDLERS.filter((h) => h !== 'scan-segment')) {
       expect(allowedOn(statementsOf(handler), 'states:StartExecution'), handler).toEqual([]);

@@ -52,13 +52,13 @@ describe('the daily scan starting recalls', () => {
 
   it('starts recalls only for eligible users, alerts operators, and starts nothing new on a re-run', async () => {
     const { rt } = env;
-    // s-busy's open recall: started earlier this month, its execution running.
+    // s-busy's open recall: started five days ago, still inside the longest escalation.
     await rt.recalls.createOnce({
       recallId: 'r-20261101-s-busy',
       userId: 's-busy',
       trigger: 'scheduled',
       level: 'low',
-      startedAt: '2026-11-01T01:00:00.000Z',
+      startedAt: '2026-11-19T01:00:00.000Z',
       reasonCodes: ['inactive_login'],
       holdout: false,
       steps: [],
@@ -208,6 +208,11 @@ describe('locks that no running recall stands behind', () => {
       outcome: 'not_returned',
       closedAt: daysBefore(AS_OF, 40),
     });
+    // Started 20 days ago with an execution that is no longer running (stopped by hand, say).
+    await episode('r-20261104-l-stalled', 'l-stalled', {
+      startedAt: daysBefore(AS_OF, 20),
+      executionArn: 'arn:aws:states:us-east-1:123456789012:execution:Recall:r-20261104-l-stalled',
+    });
     await putUsers(
       rt,
       aUser({
@@ -225,12 +230,27 @@ describe('locks that no running recall stands behind', () => {
         ...lapsed(10),
         activeRecallId: 'r-20261101-l-orphan',
       } as Partial<UserRecord>),
+      aUser({
+        userId: 'l-stalled',
+        ...lapsed(10),
+        activeRecallId: 'r-20261104-l-stalled',
+      } as Partial<UserRecord>),
     );
 
     const { summary } = await rt.runDailyScan(asOf);
     await rt.idle();
 
-    expect(summary.totals.recalls).toEqual({ resumed: 1, started: 2 });
+    expect(summary.totals.recalls).toEqual({ resumed: 1, started: 2, cooldown: 1 });
+    // The stalled episode is closed as failed; its close starts the cool-down, so no new recall today.
+    expect(await readRecall(rt, 'r-20261104-l-stalled')).toMatchObject({
+      outcome: 'failed',
+      error: 'execution ended without closing the recall',
+    });
+    expect(await readUser(rt, 'l-stalled')).toMatchObject({
+      lastRecallOutcome: 'failed',
+      lastRecallClosedAt: asOf,
+    });
+    expect(await readUser(rt, 'l-stalled')).not.toHaveProperty('activeRecallId');
     expect(rt.recallWorkflow.describe('r-20261121-l-unstarted')?.input).toMatchObject({
       recallId: 'r-20261121-l-unstarted',
       startedAt: daysBefore(AS_OF, 3),
