@@ -3,7 +3,7 @@ import { ActivityLog } from '../functions/adapters/activity-log.ts';
 import { Inbox } from '../functions/adapters/inbox.ts';
 import { createQuietLogger, type WinbackLogger } from '../functions/adapters/logger.ts';
 import { MessageLedger } from '../functions/adapters/message-ledger.ts';
-import { RecallRepository } from '../functions/adapters/recall-repository.ts';
+import { RecallRepository, recallStartOf } from '../functions/adapters/recall-repository.ts';
 import { Rewards } from '../functions/adapters/rewards.ts';
 import { UserRepository } from '../functions/adapters/user-repository.ts';
 import type { StartedExecution, WorkflowStarter } from '../functions/adapters/workflow-starter.ts';
@@ -272,16 +272,7 @@ export class Runtime {
     let resumed = 0;
     for await (const r of this.recalls.scanAll()) {
       if (r.outcome || this.recallWorkflow.describe(r.recallId)) continue;
-      const { recallId, userId, trigger, level, startedAt, startAt, strategy } = r;
-      this.recallWorkflow.start(recallId, {
-        recallId,
-        userId,
-        trigger,
-        level,
-        startedAt,
-        ...(startAt ? { startAt } : {}),
-        ...(strategy ? { strategy } : {}),
-      });
+      this.recallWorkflow.start(r.recallId, recallStartOf(r));
       resumed++;
     }
     return resumed;

@@ -28,6 +28,20 @@ export interface RecallRecord extends RecallStart {
   error?: string;
 }
 
+/** The execution input an episode was (or should have been) started with: ids and codes only. */
+export function recallStartOf(recall: RecallRecord): RecallStart {
+  const { recallId, userId, trigger, level, startedAt, startAt, strategy } = recall;
+  return {
+    recallId,
+    userId,
+    trigger,
+    level,
+    startedAt,
+    ...(startAt ? { startAt } : {}),
+    ...(strategy ? { strategy } : {}),
+  };
+}
+
 export class RecallRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,

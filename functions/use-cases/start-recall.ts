@@ -1,6 +1,6 @@
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { OperatorNotifier } from '../adapters/operator-notifier.ts';
-import type { RecallRepository } from '../adapters/recall-repository.ts';
+import { type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { WorkflowStarter } from '../adapters/workflow-starter.ts';
 import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
@@ -153,28 +153,21 @@ export class ScheduledRecalls implements RecallTrigger {
       await this.deps.users.releaseRecall(userId, recallId);
       return 'released';
     }
-    if (ageDays > WORKFLOW_TIMEOUT_DAYS) {
-      await this.deps.recalls.close(recallId, {
-        outcome: 'failed',
-        closedAt: asOf,
-        error: 'execution ended without closing the recall',
-      });
-      await this.deps.users.closeRecall(userId, recallId, asOf, 'failed');
-      return 'released';
-    }
-    // Past the longest escalation the policy allows, ask whether the execution still runs: one that
-    // ended without reaching Close (stopped by hand, an uncaught runtime error) would lock the user.
+    // Past the workflow's timeout no execution can still run; past the longest escalation the
+    // policy allows, ask whether it does: one that ended without reaching Close (stopped by hand,
+    // an uncaught runtime error) would otherwise lock the user.
     const longestDays =
       (this.deps.policy.recall.waitHours.afterInApp +
         this.deps.policy.recall.waitHours.afterPush +
         this.deps.policy.recall.waitHours.afterSms) /
         24 +
       2;
-    if (
-      open.executionArn &&
-      ageDays > longestDays &&
-      !(await this.deps.workflow.isRunning(open.executionArn))
-    ) {
+    const ended =
+      ageDays > WORKFLOW_TIMEOUT_DAYS ||
+      (open.executionArn !== undefined &&
+        ageDays > longestDays &&
+        !(await this.deps.workflow.isRunning(open.executionArn)));
+    if (ended) {
       await this.deps.recalls.close(recallId, {
         outcome: 'failed',
         closedAt: asOf,
@@ -184,19 +177,9 @@ export class ScheduledRecalls implements RecallTrigger {
       return 'released';
     }
     if (!open.executionArn) {
-      const { recallId: id, trigger, level, startedAt, startAt, strategy } = open;
-      const start: RecallStart = {
-        recallId: id,
-        userId,
-        trigger,
-        level,
-        startedAt,
-        ...(startAt ? { startAt } : {}),
-        ...(strategy ? { strategy } : {}),
-      };
-      const execution = await this.deps.workflow.start(id, start);
-      await this.deps.recalls.setExecution(id, execution.executionArn);
-      this.deps.logger.warn('recall found without an execution was started', { userId, recallId: id });
+      const execution = await this.deps.workflow.start(recallId, recallStartOf(open));
+      await this.deps.recalls.setExecution(recallId, execution.executionArn);
+      this.deps.logger.warn('recall found without an execution was started', { userId, recallId });
       return 'resumed';
     }
     return 'already_active';
