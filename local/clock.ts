@@ -72,8 +72,9 @@ export class SimulatedClock {
 
   /**
    * Moves time forward to `at`, stopping at every waiter on the way: time is set to that waiter's
-   * time, it is woken, and the work it starts settles before the next one is considered. Work that a
-   * woken task schedules for a time before `at` is therefore woken at its own time, in order.
+   * time, it is woken (with every other waiter due at that same instant), and the work they start
+   * settles before the next time is considered. Work that a woken task schedules for a time before
+   * `at` is therefore woken at its own time, in order.
    */
   advanceTo(at: Date | string | number): Promise<void> {
     const target = toMs(at);
@@ -154,11 +155,18 @@ export class SimulatedClock {
     for (;;) {
       const next = this.#waiters[0];
       if (!next || next.at > target) break;
-      this.#waiters.shift();
+      // Everything due at the same instant wakes together (in registration order) and settles once:
+      // recalls started by one scan wait until the same times, and waking them one by one made the
+      // embedded runtime run its executions one at a time.
+      let due = 1;
+      while (due < this.#waiters.length && this.#waiters[due]!.at === next.at) due++;
+      const batch = this.#waiters.splice(0, due);
       if (next.at > this.#now) this.#now = next.at;
       this.#activity++;
-      next.detach?.();
-      next.resolve();
+      for (const waiter of batch) {
+        waiter.detach?.();
+        waiter.resolve();
+      }
       await this.settle();
     }
     if (target > this.#now) this.#now = target;

@@ -47,6 +47,15 @@ import {
 } from './template.ts';
 import { type LocalExecution, type LocalTask, LocalWorkflow } from './workflow-engine.ts';
 
+/**
+ * Concurrency against the one local store. Recalls started by one scan wake at the same simulated
+ * instants, thousands at once; running a bounded number of their steps at a time keeps the store
+ * and this process busy without queueing thousands of requests. Scan segments (8 by default) each
+ * write this many users at a time. Together they stay within the client's LOCAL_STORE_SOCKETS.
+ */
+export const RECALL_TASK_CONCURRENCY = 32;
+export const SCAN_WRITE_CONCURRENCY = 4;
+
 export interface RuntimeOptions {
   /** Keep the store on disk here; in memory when absent. */
   dataDir?: string;
@@ -210,6 +219,7 @@ export class Runtime {
           recalls: this.scanTrigger,
           logger: this.logger,
           remainingMs: () => Number.POSITIVE_INFINITY,
+          writeConcurrency: SCAN_WRITE_CONCURRENCY,
           onProgress: (n) => this.progress?.(n),
         }),
       'scan-summary': (payload) =>
@@ -234,7 +244,7 @@ export class Runtime {
 
   private wireWorkflows(): void {
     const handlers = this.handlers();
-    const build = (workflow: string) => {
+    const build = (workflow: string, maxConcurrentTasks?: number) => {
       const definition = this.definitions[workflow];
       if (!definition) throw new Error(`the synthesized stack has no ${workflow} state machine`);
       return new LocalWorkflow({
@@ -242,9 +252,10 @@ export class Runtime {
         tasks: tasksByState(definition, this.template, handlers),
         clock: this.clock,
         name: workflow,
+        maxConcurrentTasks,
       });
     };
-    this.recallWorkflow = build('Recall');
+    this.recallWorkflow = build('Recall', RECALL_TASK_CONCURRENCY);
     this.scanWorkflow = build('DailyScan');
     if (this.recallsEnabled) this.scanTrigger = new ScheduledRecalls(this.startDeps);
   }

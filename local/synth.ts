@@ -13,7 +13,12 @@ import type { CfnTemplate } from './template.ts';
 export function synthTemplate(config: WinbackConfig = {}): CfnTemplate {
   const outdir = mkdtempSync(join(tmpdir(), 'winback-synth-'));
   try {
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
+    const app = new App({
+      outdir,
+      context: { 'aws:cdk:bundling-stacks': [] },
+      // `cdk synth` (npm test) validates this same template; here it cost seconds of every start.
+      builtinCloudFormationValidation: false,
+    });
     new WinbackStack(app, 'Winback', { config });
     return app.synth().getStackByName('Winback').template as CfnTemplate;
   } finally {

@@ -54,6 +54,11 @@ export interface LocalWorkflowOptions {
   clock: SimulatedClock;
   /** State machine name used in ARNs and `$$.StateMachine`; defaults to `local`. */
   name?: string;
+  /**
+   * At most this many task handlers run at once across the workflow's executions (like a Lambda
+   * concurrency limit); others queue. Unlimited when absent.
+   */
+  maxConcurrentTasks?: number;
 }
 
 export type LocalExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -125,11 +130,13 @@ export class LocalWorkflow {
   readonly #machine: StateMachine;
   readonly #executions = new Map<string, LocalExecution>();
   readonly #controllers = new Map<string, AbortController>();
+  readonly #slots: TaskSlots | undefined;
 
   constructor(opts: LocalWorkflowOptions) {
     this.name = opts.name ?? 'local';
     this.arn = `arn:aws:states:${PLACEHOLDER_REGION}:${PLACEHOLDER_ACCOUNT}:stateMachine:${this.name}`;
     this.#clock = opts.clock;
+    this.#slots = opts.maxConcurrentTasks ? new TaskSlots(opts.maxConcurrentTasks) : undefined;
     this.#prepared = prepare(opts.definition, opts.tasks);
     this.#machine = createMachine(this.#prepared.definition);
   }
@@ -233,6 +240,7 @@ export class LocalWorkflow {
   async #invoke(spec: TaskSpec, input: JsonValue): Promise<JsonValue> {
     // Handlers do real I/O (dynalite); the hold keeps clock.settle() from moving time under them.
     const release = this.#clock.hold();
+    const slot = this.#slots ? await this.#slots.acquire() : undefined;
     try {
       if (!spec.lambda) return toJson(await spec.handler(toJson(input))) as JsonValue;
       const payload = isObject(input) && 'Payload' in input ? input.Payload : {};
@@ -241,6 +249,7 @@ export class LocalWorkflow {
     } catch (err) {
       throw lambdaError(err);
     } finally {
+      slot?.();
       release();
     }
   }
@@ -285,6 +294,42 @@ export class LocalWorkflow {
       out.data = { error: event.Error, cause: causeText(event.Cause) };
     }
     return out;
+  }
+}
+
+/** A counting semaphore: `acquire()` resolves with a release once a slot is free, first come first served. */
+export class TaskSlots {
+  #free: number;
+  readonly #queue: Array<() => void> = [];
+
+  constructor(size: number) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`TaskSlots needs a size ≥ 1, got ${size}`);
+    this.#free = size;
+  }
+
+  acquire(): Promise<() => void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve(this.#releaser());
+    }
+    return new Promise((resolve) => this.#queue.push(() => resolve(this.#releaser())));
+  }
+
+  /** Callers waiting for a slot. */
+  waiting(): number {
+    return this.#queue.length;
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      // The slot passes straight to the next caller in line; only with nobody waiting is it freed.
+      const next = this.#queue.shift();
+      if (next) next();
+      else this.#free++;
+    };
   }
 }
 

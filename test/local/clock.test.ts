@@ -37,6 +37,38 @@ describe('SimulatedClock', () => {
     expect(clock.nowIso()).toBe(at(85).toISOString());
   });
 
+  it('wakes every waiter due at one instant together, so their I/O overlaps', async () => {
+    const clock = new SimulatedClock(new Date(T0));
+    const log: string[] = [];
+    // Each woken task holds the clock while it "talks to the store"; the first lets go only once
+    // the second has started, which can only happen when both were woken before settling.
+    let secondStarted!: () => void;
+    const second = new Promise<void>((resolve) => {
+      secondStarted = resolve;
+    });
+    void clock.until(at(10)).then(() =>
+      clock.track(async () => {
+        log.push(`first ${clock.nowIso()}`);
+        await second;
+        log.push('first done');
+      }),
+    );
+    void clock.until(at(10)).then(() =>
+      clock.track(async () => {
+        log.push(`second ${clock.nowIso()}`);
+        secondStarted();
+      }),
+    );
+    void clock.until(at(11)).then(() => log.push(`later ${clock.nowIso()}`));
+    await clock.advanceTo(at(20));
+    expect(log).toEqual([
+      `first ${at(10).toISOString()}`,
+      `second ${at(10).toISOString()}`,
+      'first done',
+      `later ${at(11).toISOString()}`,
+    ]);
+  });
+
   it('runs work scheduled by a woken task before the target time at its own time', async () => {
     const clock = new SimulatedClock(new Date(T0));
     const log: string[] = [];

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createDynamoClients, startDynamoServer } from '../../local/dynamo-server.ts';
+import {
+  createDynamoClients,
+  LOCAL_STORE_SOCKETS,
+  localSigner,
+  startDynamoServer,
+} from '../../local/dynamo-server.ts';
 import { ensureTables, type LocalTableDefinition } from '../../local/template.ts';
 
 const table: LocalTableDefinition = {
@@ -53,6 +58,32 @@ describe('startDynamoServer', () => {
     try {
       expect(await tableNames(server.endpoint)).toEqual([]);
     } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('createDynamoClients', () => {
+  it('sends a fixed, well-formed SigV4 header instead of signing (the store checks form, not signature)', async () => {
+    const request = { headers: { host: '127.0.0.1' } as Record<string, string> };
+    const signed = await localSigner.sign(request);
+    expect(signed.headers.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=[^/]+\/\d{8}\/[^/]+\/dynamodb\/aws4_request, SignedHeaders=host, Signature=\w+$/,
+    );
+    expect(signed.headers['x-amz-date']).toMatch(/^\d{8}T\d{6}Z$/);
+  });
+
+  it('talks to dynalite through one keep-alive agent sized for the runtime', async () => {
+    const server = await startDynamoServer({});
+    const { client } = createDynamoClients(server.endpoint);
+    try {
+      const handler = client.config.requestHandler as { httpHandlerConfigs?: () => { httpAgent?: unknown } };
+      await client.send(new ListTablesCommand({}));
+      const agent = handler.httpHandlerConfigs?.().httpAgent as { maxSockets: number; keepAlive: boolean };
+      expect(agent.maxSockets).toBe(LOCAL_STORE_SOCKETS);
+      expect(agent.keepAlive).toBe(true);
+    } finally {
+      client.destroy();
       await server.stop();
     }
   });

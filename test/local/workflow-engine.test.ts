@@ -7,6 +7,7 @@ import {
   ExecutionAlreadyExistsError,
   type LocalTask,
   LocalWorkflow,
+  TaskSlots,
   UnmappedTaskError,
 } from '../../local/workflow-engine.ts';
 
@@ -148,6 +149,54 @@ describe('LocalWorkflow', () => {
     ]);
     expect(workflow.list().map((e) => e.name)).toEqual(['slow', 'fast']);
     expect(workflow.describe('fast')).toBe(fast);
+  });
+
+  it('runs at most maxConcurrentTasks task handlers at once, and every execution still finishes', async () => {
+    const clock = new SimulatedClock(new Date(T0));
+    let running = 0;
+    let peak = 0;
+    const task: LocalTask = async (payload) => {
+      running++;
+      peak = Math.max(peak, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      running--;
+      return payload;
+    };
+    const workflow = new LocalWorkflow({
+      definition: {
+        StartAt: 'One',
+        States: { One: invoke({ Next: 'Two' }), Two: invoke({ End: true }) },
+      } as unknown as AslDefinition,
+      tasks: { One: task, Two: task },
+      clock,
+      maxConcurrentTasks: 3,
+    });
+    const executions = Array.from({ length: 10 }, (_, i) => workflow.start(`e${i}`, { i }));
+    await clock.settle();
+    await Promise.all(executions.map((e) => e.done));
+    expect(executions.map((e) => e.status)).toEqual(Array(10).fill('SUCCEEDED'));
+    expect(peak).toBe(3);
+  });
+
+  it('hands a freed task slot to the caller waiting longest', async () => {
+    const slots = new TaskSlots(1);
+    const order: string[] = [];
+    const first = await slots.acquire();
+    const second = slots.acquire().then((release) => {
+      order.push('second');
+      return release;
+    });
+    const third = slots.acquire().then((release) => {
+      order.push('third');
+      release();
+    });
+    expect(slots.waiting()).toBe(2);
+    first();
+    first(); // a second release of the same slot frees nothing
+    (await second)();
+    await third;
+    expect(order).toEqual(['second', 'third']);
+    expect(() => new TaskSlots(0)).toThrow(RangeError);
   });
 
   it('applies the AWS rule for duplicate execution names', async () => {
