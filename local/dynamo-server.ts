@@ -4,7 +4,8 @@ import { Agent, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Worker } from 'node:worker_threads';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoServerOptions {
@@ -14,11 +15,19 @@ export interface DynamoServerOptions {
   port?: number;
   /** Run dynalite on this thread instead of a child process (simpler to debug, slower under load). */
   inProcess?: boolean;
+  /**
+   * Run dynalite on a worker thread of this process and give clients of this process a request
+   * handler that reaches it over a MessagePort, not HTTP (the embedded runtime's fast path). The
+   * server still listens on loopback for anyone else.
+   */
+  worker?: boolean;
 }
 
 export interface DynamoServer {
   endpoint: string;
   port: number;
+  /** With `worker`: pass to createDynamoClients so requests skip the HTTP round trip. */
+  requestHandler?: WorkerRequestHandler;
   stop(): Promise<void>;
 }
 
@@ -42,10 +51,12 @@ type DynaliteFactory = (options: {
 }) => Server;
 
 const CHILD_SCRIPT = fileURLToPath(new URL('./dynalite-child.mjs', import.meta.url));
+const WORKER_SCRIPT = new URL('./dynalite-worker.mjs', import.meta.url);
 const HOST = '127.0.0.1';
 const STOP_GRACE_MS = 6000;
 
 export async function startDynamoServer(opts: DynamoServerOptions = {}): Promise<DynamoServer> {
+  if (opts.worker) return startInWorker(opts);
   return opts.inProcess ? startInProcess(opts) : startChild(opts);
 }
 
@@ -74,6 +85,8 @@ export const localSigner = {
 export interface DynamoClientOptions {
   /** Keep-alive sockets to the store; default LOCAL_STORE_SOCKETS. */
   maxSockets?: number;
+  /** A server's worker request handler (see DynamoServerOptions.worker) instead of HTTP. */
+  requestHandler?: WorkerRequestHandler;
 }
 
 /** SDK clients for the local store: the real SDK stack, minus signing, over one keep-alive agent. */
@@ -83,9 +96,10 @@ export function createDynamoClients(endpoint: string, opts: DynamoClientOptions 
     region: 'local',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     signer: localSigner,
-    requestHandler: {
-      httpAgent: new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? LOCAL_STORE_SOCKETS }),
-    },
+    requestHandler: opts.requestHandler
+      ? // Structurally the SDK's HttpHandler; its type lives in @smithy/types, not a dependency of ours.
+        (opts.requestHandler as unknown as DynamoDBClientConfig['requestHandler'])
+      : { httpAgent: new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? LOCAL_STORE_SOCKETS }) },
   });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { client, doc };
@@ -180,4 +194,156 @@ async function startInProcess(opts: DynamoServerOptions): Promise<DynamoServer> 
       server.closeAllConnections();
     });
   return { endpoint: `http://${HOST}:${port}`, port, stop };
+}
+
+interface WorkerRequest {
+  id: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+interface WorkerResponse {
+  id: number;
+  statusCode?: number;
+  headers?: Record<string, string>;
+  body?: Uint8Array;
+  error?: string;
+}
+
+const decoder = new TextDecoder();
+
+type WorkerEvent = { type: 'ready'; port: number } | { type: 'error'; message: string } | { type: 'closed' };
+
+/**
+ * The SDK's HTTP handler contract (`handle(request) → { response }`), answered by dynalite on a
+ * worker thread. Requests made in one turn travel in one message, and so do the answers.
+ */
+export class WorkerRequestHandler {
+  readonly metadata = { handlerProtocol: 'http/1.1' };
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+  #queue: WorkerRequest[] = [];
+  #failure: Error | undefined;
+
+  constructor(worker: Worker) {
+    this.#worker = worker;
+    worker.on('message', (message: WorkerResponse[] | WorkerEvent) => {
+      if (!Array.isArray(message)) return;
+      for (const response of message) {
+        const pending = this.#pending.get(response.id);
+        if (!pending) continue;
+        this.#pending.delete(response.id);
+        pending.resolve(response);
+      }
+      // The worker is unref'd while idle, so a runtime left unstopped cannot keep the process alive;
+      // while an answer is awaited it must, or the process could exit under a pending request.
+      if (this.#pending.size === 0) worker.unref();
+    });
+  }
+
+  async handle(request: {
+    headers: Record<string, string>;
+    body?: unknown;
+  }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
+    if (this.#failure) throw this.#failure;
+    const id = this.#nextId++;
+    // The JSON protocol hands its body over as a string or as bytes, depending on the SDK version.
+    const body =
+      typeof request.body === 'string'
+        ? request.body
+        : request.body instanceof Uint8Array
+          ? decoder.decode(request.body)
+          : '';
+    const answer = new Promise<WorkerResponse>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+    });
+    if (this.#pending.size === 1) this.#worker.ref();
+    this.#queue.push({ id, headers: request.headers, body });
+    if (this.#queue.length === 1) queueMicrotask(() => this.#flush());
+    const response = await answer;
+    if (response.error !== undefined) throw new Error(`local store failed on a request: ${response.error}`);
+    return {
+      response: {
+        statusCode: response.statusCode ?? 500,
+        headers: response.headers ?? {},
+        body: response.body ?? new Uint8Array(),
+      },
+    };
+  }
+
+  /** The worker belongs to the server, which stops it; a client's destroy() must not. */
+  destroy(): void {}
+  updateHttpClientConfig(): void {}
+  httpHandlerConfigs(): Record<string, never> {
+    return {};
+  }
+
+  /** Fails every request in flight and every later one: the store is gone. */
+  fail(error: Error): void {
+    this.#failure = error;
+    for (const pending of this.#pending.values()) pending.reject(error);
+    this.#pending.clear();
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#worker.postMessage(batch);
+  }
+}
+
+async function startInWorker(opts: DynamoServerOptions): Promise<DynamoServer> {
+  // No execArgv: the worker is plain JS and must not inherit a TS loader or inspector flags.
+  const worker = new Worker(WORKER_SCRIPT, {
+    workerData: { path: opts.dataDir, port: opts.port ?? 0 },
+    execArgv: [],
+  });
+  const handler = new WorkerRequestHandler(worker);
+  const port = await new Promise<number>((resolve, reject) => {
+    const onMessage = (message: WorkerResponse[] | WorkerEvent) => {
+      if (Array.isArray(message)) return;
+      if (message.type === 'ready') {
+        cleanup();
+        resolve(message.port);
+      } else if (message.type === 'error') {
+        cleanup();
+        reject(new Error(`dynalite worker failed to start: ${message.message}`));
+      }
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = () => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+  });
+  worker.on('error', (err) => handler.fail(new Error(`local store stopped: ${err.message}`)));
+  worker.once('exit', (code) => handler.fail(new Error(`local store stopped (worker exit ${code})`)));
+  worker.unref();
+
+  const stop = async () => {
+    worker.ref();
+    const closed = new Promise<void>((resolve) => {
+      const onMessage = (message: WorkerResponse[] | WorkerEvent) => {
+        if (!Array.isArray(message) && message.type === 'closed') resolve();
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', () => resolve());
+    });
+    worker.postMessage('close');
+    // dynalite closes LevelDB before answering; a stuck close must not hang the caller for good.
+    const timer = setTimeout(() => void worker.terminate(), STOP_GRACE_MS);
+    try {
+      await closed;
+    } finally {
+      clearTimeout(timer);
+      await worker.terminate();
+    }
+  };
+  return { endpoint: `http://${HOST}:${port}`, port, requestHandler: handler, stop };
 }

@@ -107,8 +107,12 @@ export class Runtime {
   static async start(opts: RuntimeOptions): Promise<Runtime> {
     const policy = parsePolicy(opts.policy ?? {}, 'policy');
     const template = synthTemplate({ ...opts.config, policy });
-    const server = opts.endpoint ? undefined : await startDynamoServer({ dataDir: opts.dataDir });
-    const clients = createDynamoClients(opts.endpoint ?? server!.endpoint);
+    const server = opts.endpoint
+      ? undefined
+      : await startDynamoServer({ dataDir: opts.dataDir, worker: true });
+    const clients = createDynamoClients(opts.endpoint ?? server!.endpoint, {
+      requestHandler: server?.requestHandler,
+    });
     const prefix = opts.tablePrefix ?? '';
     const defs = tablesFromTemplate(template).map((d) => ({
       ...d,

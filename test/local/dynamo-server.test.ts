@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   createDynamoClients,
@@ -51,6 +52,41 @@ describe('startDynamoServer', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('runs on a worker thread: clients of this process skip HTTP, others still reach it over loopback, data survives a restart', async () => {
+    const dataDir = join(dir, 'worker-store');
+    const first = await startDynamoServer({ dataDir, worker: true });
+    expect(first.requestHandler).toBeDefined();
+    const fast = createDynamoClients(first.endpoint, { requestHandler: first.requestHandler });
+    await ensureTables(fast.client, [table]);
+    await fast.doc.send(new PutCommand({ TableName: 'Things', Item: { id: 'a', n: 1 } }));
+    // A failed condition comes back as the SDK's own typed error, as over HTTP.
+    await expect(
+      fast.doc.send(
+        new PutCommand({
+          TableName: 'Things',
+          Item: { id: 'a', n: 2 },
+          ConditionExpression: 'attribute_not_exists(id)',
+        }),
+      ),
+    ).rejects.toBeInstanceOf(ConditionalCheckFailedException);
+    expect(await tableNames(first.endpoint)).toEqual(['Things']);
+    fast.client.destroy();
+    await first.stop();
+
+    const second = await startDynamoServer({ dataDir, worker: true });
+    const again = createDynamoClients(second.endpoint, { requestHandler: second.requestHandler });
+    try {
+      const out = await again.doc.send(new GetCommand({ TableName: 'Things', Key: { id: 'a' } }));
+      expect(out.Item).toEqual({ id: 'a', n: 1 });
+    } finally {
+      again.client.destroy();
+      await second.stop();
+    }
+    await expect(again.doc.send(new GetCommand({ TableName: 'Things', Key: { id: 'a' } }))).rejects.toThrow(
+      /local store stopped/,
+    );
   });
 
   it('runs in process, in memory', async () => {
