@@ -33,7 +33,7 @@ describe('an opt-out lookup that fails', () => {
     deps.sms.isOptedOut = async () => {
       throw throttled();
     };
-    const failure = await sendStep(
+    const failure = (await sendStep(
       {
         recallId: 'r-test-o-step',
         userId: 'o-step',
@@ -41,7 +41,10 @@ describe('an opt-out lookup that fails', () => {
         plan: { channels: ['sms'], strategies: [{ kind: 'reminder' }] },
       },
       deps,
-    ).catch((e: unknown) => e as Error);
+    ).then(
+      () => new Error('resolved'),
+      (e: unknown) => e,
+    )) as Error;
     deps.sms.isOptedOut = lookup;
 
     expect(failure.name).toBe('DeliveryFailed');
