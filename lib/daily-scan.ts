@@ -27,6 +27,7 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WinbackFunction } from './function.ts';
+import { workflowRole } from './iam.ts';
 import { retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = 'winback:workflow';
@@ -137,6 +138,7 @@ export class DailyScan extends Construct {
     split.next(everySegment).next(summarize);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      role: workflowRole(this, [this.scanFunction, this.summaryFunction]),
       stateMachineName: `${Stack.of(this).stackName}-DailyScan`,
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback daily assessment of every user',

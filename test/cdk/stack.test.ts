@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNSCOPABLE_GRANTS } from '../../lib/iam.ts';
 import { WinbackStack } from '../../lib/winback-stack.ts';
 import { type CfnTemplate, resolveIntrinsics, stateMachinesFromTemplate } from '../../local/template.ts';
 
@@ -433,6 +434,50 @@ describe('least-privilege IAM', () => {
     expect(writers('Inbox')).toEqual(['recall-send']);
     expect(writers('Rewards')).toEqual(['recall-prepare']);
     expect(writers('Users')).toContain('scan-segment');
+  });
+
+  it('no function may delete items or batch-write but the API, and the API only on processed events', () => {
+    for (const handler of allHandlers()) {
+      for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+        expect(allowedOn(statementsOf(handler), action), `${handler} ${action}`).toEqual(
+          handler === 'api' ? [table('Events')] : [],
+        );
+      }
+    }
+  });
+
+  it('functions write their logs to their own log group only, with no managed policy', () => {
+    for (const [id, fn] of Object.entries(resources()).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    )) {
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(resources()[role]!.Properties.ManagedPolicyArns, id).toBeUndefined();
+      const logGroup = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(allowedOn(statementsOfRole(role), 'logs:PutLogEvents'), id).toEqual([
+        `arn:aws:logs:us-east-1:123456789012:${logGroup}`,
+      ]);
+    }
+  });
+
+  it('grants on "*" are only the unscopable ones, each in its own policy', () => {
+    const onAnyResource = Object.entries(resources())
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .flatMap(([id, r]) =>
+        (
+          r.Properties.PolicyDocument as {
+            Statement: { Effect: string; Action: string | string[]; Resource: unknown }[];
+          }
+        ).Statement.filter((s) => s.Effect === 'Allow' && [s.Resource].flat().includes('*')).map((s) => ({
+          policy: (r.Properties.PolicyName as string) ?? id,
+          actions: [s.Action].flat(),
+        })),
+      );
+    expect(onAnyResource.length).toBeGreaterThan(0);
+    for (const { policy, actions } of onAnyResource) {
+      const kind = Object.entries(UNSCOPABLE_GRANTS).find(([name]) => policy.includes(name));
+      expect(kind, `${policy} allows ${actions} on *`).toBeDefined();
+      for (const action of actions) expect(kind![1].actions, policy).toContain(action);
+    }
   });
 
   it('the scan functions touch no recall delivery tables; the summary only publishes to the operator topic', () => {
