@@ -39,9 +39,24 @@ export interface AllowedHours {
 
 export const epochSecond = (at: number | string | Date): number => Math.floor(toMillis(at) / 1000);
 
+// Quiet hours start and end on whole minutes, so one answer per zone and minute holds for all its
+// seconds; remembering it spares the time-zone formatter (the slow part) on every probe of a herd.
+const quietMinutes = new Map<string, boolean>();
+
+function isQuietSecond(second: number, timeZone: string, quiet: QuietHours): boolean {
+  const key = `${timeZone}|${quiet.start}|${quiet.end}|${Math.floor(second / 60)}`;
+  let answer = quietMinutes.get(key);
+  if (answer === undefined) {
+    if (quietMinutes.size >= 100_000) quietMinutes.clear();
+    answer = isQuietTime(second * 1000, timeZone, quiet);
+    quietMinutes.set(key, answer);
+  }
+  return answer;
+}
+
 /** The first second at or after `second` outside the user's quiet hours. */
 export function firstAllowedSecond(second: number, allowed: AllowedHours): number {
-  if (!allowed.quiet || !isQuietTime(second * 1000, allowed.timeZone, allowed.quiet)) return second;
+  if (!allowed.quiet || !isQuietSecond(second, allowed.timeZone, allowed.quiet)) return second;
   return Math.ceil(toMillis(nextSendableTime(second * 1000, allowed.timeZone, allowed.quiet)) / 1000);
 }
 
