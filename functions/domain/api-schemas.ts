@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ESCALATION, type StrategyKind } from './assessment.ts';
+import { checkMessageTexts, MessageTextsSchema } from './templates.ts';
 import { toIso } from './time.ts';
 import {
   ASSESSMENT_STATUSES,
@@ -7,6 +8,7 @@ import {
   LIFECYCLE_STAGES,
   RISK_LEVELS,
   userProfileShape,
+  wholeFen,
 } from './user.ts';
 
 /**
@@ -91,7 +93,6 @@ const eventBase = {
   userId: UserIdSchema,
   at: isoTime,
 };
-const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
 
 export const ActivityEventSchema = z.discriminatedUnion(
   'type',
@@ -100,11 +101,15 @@ export const ActivityEventSchema = z.discriminatedUnion(
     z.strictObject({
       ...eventBase,
       type: z.literal('investment'),
-      amountFen: z.number().int('must be a whole number of fen').positive('must be more than 0'),
+      amountFen: wholeFen().positive('must be more than 0'),
       productId: z.string().min(1).max(64),
       bonusRate: z.boolean().describe('the product pays a bonus rate'),
     }),
-    z.strictObject({ ...eventBase, type: z.literal('balance'), balanceFen: fen }),
+    z.strictObject({
+      ...eventBase,
+      type: z.literal('balance'),
+      balanceFen: wholeFen().nonnegative('must not be negative'),
+    }),
     z.strictObject({
       ...eventBase,
       type: z.literal('message_opened'),
@@ -171,6 +176,14 @@ export const SegmentRequestSchema = z.strictObject({
   startAt: z.enum(CHANNELS).optional(),
   reason: codeString.optional(),
   note: z.string().max(500).optional(),
+  message: MessageTextsSchema.superRefine((texts, ctx) => {
+    for (const p of checkMessageTexts(texts))
+      ctx.addIssue({ code: 'custom', message: p.message, path: p.template.split('.').slice(1) });
+  })
+    .optional()
+    .describe(
+      "the segment's own wording, sent instead of the strategy's: title and a text per channel in each locale; {brandName} is the only variable; each SMS must fit one segment",
+    ),
   dryRun: z.boolean().default(false).describe('count and sample the segment; start nothing'),
   pageSize: z.number().int().min(1).max(1000).default(100).describe('users read per page'),
   maxPages: z.number().int().min(1).max(1000).default(10).describe('pages this run may process'),

@@ -6,6 +6,7 @@ import {
   type StrategyKind,
 } from './assessment.ts';
 import type { Policy } from './policy.ts';
+import type { MessageTexts } from './templates.ts';
 import { MS_PER_DAY, toMillis, utcMonth } from './time.ts';
 import type { RiskLevel, UserRecord } from './user.ts';
 
@@ -27,6 +28,8 @@ export interface RecallStart {
   /** Manual recalls may begin further along the escalation or force a strategy. */
   startAt?: RecallChannel;
   strategy?: StrategyKind;
+  /** A segment recall's own wording (campaign text, never personal data), sent instead of the strategy's. */
+  message?: MessageTexts;
 }
 
 const SAFE = /[^A-Za-z0-9_-]/g;
