@@ -45,9 +45,7 @@ describe('runAssess', () => {
     const { result, stdout, stderr } = await run(path);
 
     expect(result).toEqual({ assessed: 2, bad: 1, exitCode: 1 });
-    expect(stderr).toEqual([
-      'line 2 (user u-bad): balanceFen: required',
-    ]);
+    expect(stderr).toEqual(['line 2 (user u-bad): balanceFen: required']);
     const parsed = stdout.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(parsed.map((a) => [a.userId, a.status, a.level, a.asOf])).toEqual([
       ['u-ok', 'active', 'none', AS_OF.toISOString()],
