@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, runAssess } from './commands/assess.ts';
-import { runDemo } from './commands/demo.ts';
-import { EXPORTS, type ExportKind, runExport, runImport, runRecallHistory } from './commands/store.ts';
-import { Runtime } from './runtime.ts';
+import type { ExportKind } from './commands/store.ts';
 import { openStoreDir, type StoreMode } from './store-dir.ts';
 
 const HELP = `winback — churn early warning and recall, embedded runtime
@@ -224,6 +222,7 @@ export async function main(argv: string[]): Promise<number> {
         segments: values.segments ? wholeNumber(values.segments, 'segments', 8, 1, 1000) : undefined,
         out: process.stdout,
       };
+      const { runDemo } = await import('./commands/demo.ts');
       await withStore(dataDir, 'create', 'demo', (dir) => runDemo({ ...options, dataDir: dir }));
       return 0;
     }
@@ -246,6 +245,10 @@ export async function main(argv: string[]): Promise<number> {
       const file = positionals[0] ?? values.input;
       if (!file) throw new UsageError('import needs a file: winback import users.jsonl --data-dir DIR');
       await readableFile(file, 'import');
+      const [{ runImport }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
       return withStore(needDataDir(dataDir, 'import'), 'create', 'import', async (dir) => {
         const rt = await Runtime.start({ start: new Date(), dataDir: dir });
         try {
@@ -259,6 +262,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'export': {
       const kind = positionals[0] as ExportKind | undefined;
+      const [{ EXPORTS, runExport }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
       if (!kind || !EXPORTS.includes(kind))
         throw new UsageError(`export needs one of: ${EXPORTS.join(', ')}`);
       return withStore(needDataDir(dataDir, 'export'), 'existing', 'export', async (dir) => {
@@ -275,6 +282,10 @@ export async function main(argv: string[]): Promise<number> {
     case 'recall': {
       const userId = positionals[0];
       if (!userId) throw new UsageError('recall needs a user id: winback recall USER_ID --data-dir DIR');
+      const [{ runRecallHistory }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
       return withStore(needDataDir(dataDir, 'recall'), 'existing', 'recall', async (dir) => {
         const rt = await Runtime.start({ start: new Date(), dataDir: dir });
         try {
@@ -285,13 +296,13 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
     case 'serve': {
-      const { runServe } = await import('./commands/serve.ts');
       const options = {
         port: port(values.port),
         daySeconds: daySeconds(values['day-seconds']),
         insecureLocal: values['insecure-local'] ?? false,
         token: process.env.WINBACK_API_TOKEN,
       };
+      const { runServe } = await import('./commands/serve.ts');
       return withStore(dataDir, 'create', 'serve', (dir) => runServe({ ...options, dataDir: dir }));
     }
     case 'content': {

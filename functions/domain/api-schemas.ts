@@ -218,6 +218,9 @@ export const RecallStartedSchema = z.object({
   status: z.enum(['started', 'resumed']),
   executionArn: z.string(),
   consoleUrl: z.string(),
+  firstSendAt: z.iso
+    .datetime()
+    .describe("when the first message goes: now, or when the user's quiet hours end"),
 });
 
 export const EventResultsSchema = z.object({
