@@ -95,7 +95,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   }
   const stopTicker = opts.frozen
     ? async () => {}
-    : runDays(runtime, opts.daySeconds ? 86_400 / opts.daySeconds : 1, opts.onScan);
+    : runDays(
+        runtime,
+        opts.daySeconds ? scaledClock(runtime, 86_400 / opts.daySeconds) : () => Date.now(),
+        opts.onScan,
+      );
   return {
     url: http.url,
     runtime,
@@ -127,36 +131,42 @@ export function nextScanTime(afterMs: number, schedule = SCAN): number {
   return at > afterMs ? at : at + MS_PER_DAY;
 }
 
+/** Simulated time `scale` times faster than real time, from wherever the clock stands. */
+function scaledClock(rt: Runtime, scale: number): () => number {
+  let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const target = rt.clock.nowMs() + (now - last) * scale;
+    last = now;
+    return target;
+  };
+}
+
 /**
- * Moves simulated time with real time, `scale` simulated seconds per real second (1: the wall
- * clock), and runs the daily scan each time the clock passes the scan time, as EventBridge Scheduler
+ * Moves simulated time to `target()` every tick (the wall clock, or a scaled clock), and runs the daily scan each time the clock passes the scan time, as EventBridge Scheduler
  * does in AWS: assessments are written and recalls start. A tick that finds the previous one still
  * running (a scan, or steps due at that time) skips; the next one catches up.
  */
 function runDays(
   rt: Runtime,
-  scale: number,
+  target: () => number,
   onScan?: (summary: ScanSummary, asOf: string) => void,
 ): () => Promise<void> {
-  let last = performance.now();
   let nextScan = nextScanTime(rt.clock.nowMs());
   let running: Promise<void> | undefined;
-  const tick = async (target: number) => {
-    while (nextScan <= target) {
+  const tick = async (to: number) => {
+    while (nextScan <= to) {
       const asOf = new Date(nextScan).toISOString();
       await rt.advanceTo(asOf);
       const { summary } = await rt.runDailyScan(asOf);
       onScan?.(summary, asOf);
       nextScan = nextScanTime(nextScan);
     }
-    await rt.advanceTo(new Date(target));
+    if (to > rt.clock.nowMs()) await rt.advanceTo(new Date(to));
   };
   const timer = setInterval(() => {
     if (running) return;
-    const now = performance.now();
-    const target = rt.clock.nowMs() + (now - last) * scale;
-    last = now;
-    running = tick(target)
+    running = tick(target())
       .catch((error) => rt.logger.error('advancing simulated time failed', { error: String(error) }))
       .finally(() => {
         running = undefined;
