@@ -43,7 +43,7 @@ describe('winback serve', () => {
         headers: { authorization: 'Bearer right-token' },
       });
       expect(right.status).toBe(200);
-    });
+    }, 120_000);
 
     it('--day-seconds moves simulated time with real time', async () => {
       // 8.64 s per day: a real second is 10,000 simulated seconds.

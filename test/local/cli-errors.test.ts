@@ -101,6 +101,8 @@ describe('winback CLI: a --data-dir that cannot be used is refused before anythi
     const serve = await winbackUntil(
       ['serve', '--data-dir', dir, '--port', '0', '--insecure-local'],
       /winback API on http/,
+      {},
+      180_000,
     );
     try {
       const lock = JSON.parse(readFileSync(join(dir, STORE_LOCK), 'utf8')) as { pid: number };
@@ -120,7 +122,7 @@ describe('winback CLI: a --data-dir that cannot be used is refused before anythi
     const after = await winback(['export', 'users', '--data-dir', dir]);
     expect(after.code, after.stderr).toBe(0);
     expect(after.stderr).toContain('exported 0 users');
-  }, 90_000);
+  }, 240_000);
 });
 
 describe('openStoreDir', () => {
