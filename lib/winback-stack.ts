@@ -3,6 +3,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
+import { ContentError, checkContent, DEFAULT_CONTENT } from '../functions/domain/templates.ts';
 import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
@@ -40,6 +41,9 @@ export class WinbackStack extends Stack {
     super(scope, id, props);
     const config = props.config ?? {};
     this.policy = parsePolicy(config.policy ?? {}, 'policy');
+    // The wording is bundled into the Lambdas: an SMS the policy's amounts push past one segment never deploys.
+    const contentProblems = checkContent(DEFAULT_CONTENT, this.policy);
+    if (contentProblems.length > 0) throw new ContentError(contentProblems, 'config/content.json');
     const policyJson = JSON.stringify(this.policy);
 
     this.store = new UserStore(this, 'Store');

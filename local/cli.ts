@@ -1,8 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, runAssess } from './commands/assess.ts';
-import { runDemo } from './commands/demo.ts';
-import { EXPORTS, type ExportKind, runExport, runImport, runRecallHistory } from './commands/store.ts';
-import { Runtime } from './runtime.ts';
+import type { ExportKind } from './commands/store.ts';
+import { openStoreDir, type StoreMode } from './store-dir.ts';
 
 const HELP = `winback — churn early warning and recall, embedded runtime
 
@@ -30,11 +30,97 @@ Commands
   recall USER_ID|RECALL_ID --data-dir DIR
                             Print the user's recall history (or one recall) step by step with timestamps.
   serve [--port 8080] [--data-dir DIR] [--day-seconds S] [--insecure-local]
-                            Serve the HTTP API on 127.0.0.1 (needs WINBACK_API_TOKEN).
+                            Serve the HTTP API on 127.0.0.1 (needs WINBACK_API_TOKEN). Time follows the
+                            wall clock; with --day-seconds a simulated day lasts S seconds and the
+                            daily scan runs each simulated morning.
+  content check FILE [--policy FILE]
+                            Check a message content file (like config/content.json): every strategy,
+                            locale and channel present, known variables only, each SMS one segment.
   help                      This text.
 `;
 
+/** A mistake in the command line: exit 2, one line, nothing opened or written. */
 class UsageError extends Error {}
+
+/** Every option any command takes; `COMMAND_OPTIONS` says which command takes which. */
+const OPTIONS = {
+  users: { type: 'string' },
+  seed: { type: 'string' },
+  days: { type: 'string' },
+  'as-of': { type: 'string' },
+  'data-dir': { type: 'string' },
+  policy: { type: 'string' },
+  segments: { type: 'string' },
+  input: { type: 'string' },
+  port: { type: 'string' },
+  'day-seconds': { type: 'string' },
+  'insecure-local': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * The options each command accepts; another one is refused by name. A command missing here takes
+ * any option in OPTIONS (add yours to keep the check).
+ */
+const COMMAND_OPTIONS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
+  demo: ['users', 'seed', 'days', 'as-of', 'data-dir', 'policy', 'segments'],
+  assess: ['input', 'as-of', 'policy'],
+  import: ['input', 'data-dir'],
+  export: ['data-dir'],
+  recall: ['data-dir'],
+  serve: ['port', 'data-dir', 'day-seconds', 'insecure-local'],
+  content: ['policy'],
+};
+
+/**
+ * `--users -5` reaches the number check instead of parseArgs' "argument is ambiguous": a value that
+ * looks like a negative number is joined to its option.
+ */
+function joinNegativeValues(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    const option = arg.startsWith('--')
+      ? (OPTIONS as Record<string, { type: string }>)[arg.slice(2)]
+      : undefined;
+    if (option?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** parseArgs' own messages talk about positionals and '--'; these say what to type instead. */
+function parseCommandLine(command: string, args: readonly string[]) {
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; allowPositionals: true; options: typeof OPTIONS }>
+  >;
+  try {
+    parsed = parseArgs({ args: joinNegativeValues(args), allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    const { code, message } = error as { code?: string; message: string };
+    const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1] ?? 'an option';
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION')
+      throw new UsageError(`unknown option ${option} for "${command}"`);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
+      throw new UsageError(
+        message.includes('argument missing') || message.includes('ambiguous')
+          ? `${option} needs a value, e.g. ${option} 10`
+          : `${option} takes no value`,
+      );
+    throw error;
+  }
+  const allowed = COMMAND_OPTIONS[command];
+  if (allowed) {
+    for (const name of Object.keys(parsed.values)) {
+      if (name !== 'help' && !allowed.includes(name as keyof typeof OPTIONS))
+        throw new UsageError(`"${command}" takes no --${name}`);
+    }
+  }
+  return parsed;
+}
 
 function day(value: string | undefined, fallback: Date): Date {
   if (value === undefined) return fallback;
@@ -45,10 +131,35 @@ function day(value: string | undefined, fallback: Date): Date {
   return at;
 }
 
-function positiveInt(value: string | undefined, name: string, fallback: number): number {
+/** A whole number from `min` up (`--seed` may be 0, `--users` and `--days` start at 1). */
+function wholeNumber(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min = 1,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number, got "${value}"`);
+  if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new UsageError(`--${name} must be a whole number ${range}, got "${value}"`);
+  }
+  return n;
+}
+
+function port(value: string | undefined): number {
+  if (value === undefined) return 8080;
+  if (!/^\d+$/.test(value) || Number(value) > 65_535)
+    throw new UsageError(`--port must be a port number from 1 to 65535 (0: any free port), got "${value}"`);
+  return Number(value);
+}
+
+function daySeconds(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isFinite(n) && n > 0))
+    throw new UsageError(`--day-seconds must be a number of seconds above 0, got "${value}"`);
   return n;
 }
 
@@ -58,43 +169,61 @@ function needDataDir(dataDir: string | undefined, command: string): string {
   return dataDir;
 }
 
+/**
+ * Runs `fn` with the data dir checked and locked (see store-dir.ts), and releases it afterwards.
+ * Without a data dir the store lives in memory and there is nothing to check.
+ */
+async function withStore<T>(
+  dataDir: string | undefined,
+  mode: StoreMode,
+  command: string,
+  fn: (dataDir: string | undefined) => Promise<T>,
+): Promise<T> {
+  if (dataDir === undefined) return fn(undefined);
+  const lock = openStoreDir(dataDir, mode, command);
+  try {
+    return await fn(dataDir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function readableFile(path: string, flag: string): Promise<string> {
+  if (path === '-') return path;
+  try {
+    if (!(await stat(path)).isFile()) throw new UsageError(`${flag} ${path} is not a file`);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${flag} ${path}: no such file`);
+  }
+  return path;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      users: { type: 'string' },
-      seed: { type: 'string' },
-      days: { type: 'string' },
-      'as-of': { type: 'string' },
-      'data-dir': { type: 'string' },
-      policy: { type: 'string' },
-      segments: { type: 'string' },
-      input: { type: 'string' },
-      port: { type: 'string' },
-      'day-seconds': { type: 'string' },
-      'insecure-local': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (!command || command === 'help' || command === '--help' || command === '-h' || values.help) {
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const { values, positionals } = parseCommandLine(command, rest);
+  if (values.help) {
     process.stdout.write(HELP);
     return 0;
   }
   const dataDir = values['data-dir'];
   switch (command) {
     case 'demo': {
-      await runDemo({
-        users: positiveInt(values.users, 'users', 10_000),
-        seed: positiveInt(values.seed, 'seed', 42),
-        days: positiveInt(values.days, 'days', 14),
+      const options = {
+        users: wholeNumber(values.users, 'users', 10_000),
+        seed: wholeNumber(values.seed, 'seed', 42, 0),
+        days: wholeNumber(values.days, 'days', 14, 1, 3650),
         asOf: day(values['as-of'], new Date('2026-11-24T01:00:00Z')),
-        dataDir,
         policy: values.policy ? await loadPolicyFile(values.policy) : undefined,
-        segments: values.segments ? positiveInt(values.segments, 'segments', 8) : undefined,
+        segments: values.segments ? wholeNumber(values.segments, 'segments', 8, 1, 1000) : undefined,
         out: process.stdout,
-      });
+      };
+      const { runDemo } = await import('./commands/demo.ts');
+      await withStore(dataDir, 'create', 'demo', (dir) => runDemo({ ...options, dataDir: dir }));
       return 0;
     }
     case 'assess': {
@@ -102,7 +231,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!input) throw new UsageError('assess needs --input FILE (or - for stdin)');
       const today = new Date(`${new Date().toISOString().slice(0, 10)}T01:00:00Z`);
       const result = await runAssess({
-        input,
+        input: await readableFile(input, '--input'),
         asOf: day(values['as-of'], today),
         policy: await loadPolicyFile(values.policy),
         stdout: process.stdout,
@@ -115,64 +244,113 @@ export async function main(argv: string[]): Promise<number> {
     case 'import': {
       const file = positionals[0] ?? values.input;
       if (!file) throw new UsageError('import needs a file: winback import users.jsonl --data-dir DIR');
-      const rt = await Runtime.start({ start: new Date(), dataDir: needDataDir(dataDir, 'import') });
-      try {
-        const { imported, bad } = await runImport(rt, file, process.stderr);
-        process.stderr.write(`imported ${imported} users, ${bad} bad lines\n`);
-        return bad > 0 ? 1 : 0;
-      } finally {
-        await rt.stop();
-      }
+      await readableFile(file, 'import');
+      const [{ runImport }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
+      return withStore(needDataDir(dataDir, 'import'), 'create', 'import', async (dir) => {
+        const rt = await Runtime.start({ start: new Date(), dataDir: dir });
+        try {
+          const { imported, bad } = await runImport(rt, file, process.stderr);
+          process.stderr.write(`imported ${imported} users, ${bad} bad lines\n`);
+          return bad > 0 ? 1 : 0;
+        } finally {
+          await rt.stop();
+        }
+      });
     }
     case 'export': {
       const kind = positionals[0] as ExportKind | undefined;
+      const [{ EXPORTS, runExport }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
       if (!kind || !EXPORTS.includes(kind))
         throw new UsageError(`export needs one of: ${EXPORTS.join(', ')}`);
-      const rt = await Runtime.start({ start: new Date(), dataDir: needDataDir(dataDir, 'export') });
-      try {
-        const n = await runExport(rt, kind, process.stdout);
-        process.stderr.write(`exported ${n} ${kind}\n`);
-        return 0;
-      } finally {
-        await rt.stop();
-      }
+      return withStore(needDataDir(dataDir, 'export'), 'existing', 'export', async (dir) => {
+        const rt = await Runtime.start({ start: new Date(), dataDir: dir });
+        try {
+          const n = await runExport(rt, kind, process.stdout);
+          process.stderr.write(`exported ${n} ${kind}\n`);
+          return 0;
+        } finally {
+          await rt.stop();
+        }
+      });
     }
     case 'recall': {
       const userId = positionals[0];
       if (!userId) throw new UsageError('recall needs a user id: winback recall USER_ID --data-dir DIR');
-      const rt = await Runtime.start({ start: new Date(), dataDir: needDataDir(dataDir, 'recall') });
-      try {
-        return await runRecallHistory(rt, userId, process.stdout);
-      } finally {
-        await rt.stop();
-      }
+      const [{ runRecallHistory }, { Runtime }] = await Promise.all([
+        import('./commands/store.ts'),
+        import('./runtime.ts'),
+      ]);
+      return withStore(needDataDir(dataDir, 'recall'), 'existing', 'recall', async (dir) => {
+        const rt = await Runtime.start({ start: new Date(), dataDir: dir });
+        try {
+          return await runRecallHistory(rt, userId, process.stdout);
+        } finally {
+          await rt.stop();
+        }
+      });
     }
     case 'serve': {
-      const { runServe } = await import('./commands/serve.ts');
-      return runServe({
-        port: positiveInt(values.port, 'port', 8080),
-        dataDir,
-        daySeconds: values['day-seconds'] ? Number(values['day-seconds']) : undefined,
+      const options = {
+        port: port(values.port),
+        daySeconds: daySeconds(values['day-seconds']),
         insecureLocal: values['insecure-local'] ?? false,
         token: process.env.WINBACK_API_TOKEN,
-      });
+      };
+      const { runServe } = await import('./commands/serve.ts');
+      return withStore(dataDir, 'create', 'serve', (dir) => runServe({ ...options, dataDir: dir }));
+    }
+    case 'content': {
+      const { runContentCheck } = await import('./commands/content.ts');
+      const [action, file] = positionals;
+      if (action !== 'check' || !file) throw new UsageError('content needs: winback content check FILE');
+      return runContentCheck(
+        await readableFile(file, 'content check'),
+        await loadPolicyFile(values.policy),
+        process.stdout,
+        process.stderr,
+      );
     }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
 }
 
+/** Errors a user can fix from the message alone: one line, no stack. */
+const EXPECTED = new Set([
+  'StoreDirError',
+  'ServeConfigError',
+  'InvalidPolicyError',
+  'InputFileError',
+  'ContentError',
+]);
+
+function oneLine(error: unknown): string {
+  const { code, message, port: busy } = error as { code?: string; message?: string; port?: number };
+  if (code === 'EADDRINUSE')
+    return `port ${busy ?? ''} is in use; pick another with --port`.replace('  ', ' ');
+  if (code === 'EACCES' && busy !== undefined)
+    return `port ${busy} needs privileges; pick one above 1023 with --port`;
+  return String(message ?? error).split('\n')[0]!;
+}
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (
-    error instanceof UsageError ||
-    ((error as Error).name === 'TypeError' && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
-  ) {
-    process.stderr.write(`winback: ${(error as Error).message}\nRun "winback help" for usage.\n`);
+  if (error instanceof UsageError) {
+    process.stderr.write(`winback: ${error.message}; see "winback help"\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`winback: ${(error as Error).message}\n`);
+    process.stderr.write(`winback: ${oneLine(error)}\n`);
+    // The stack is for a bug report, not for a mistake the line above already explains.
+    if (process.env.WINBACK_DEBUG && !EXPECTED.has((error as Error).name)) console.error(error);
+    else if (!EXPECTED.has((error as Error).name) && !(error as { code?: string }).code)
+      process.stderr.write('winback: this looks like a bug; WINBACK_DEBUG=1 shows the details\n');
     process.exitCode = 1;
   }
 }

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SegmentFilter } from '../domain/api-schemas.ts';
 import type { RecallChannel, StrategyKind } from '../domain/assessment.ts';
+import type { MessageTexts } from '../domain/templates.ts';
 import { putIfAbsent } from './dynamo.ts';
 
 export type JobStatus = 'running' | 'paused' | 'done';
@@ -26,6 +27,8 @@ export interface SegmentJob {
   startAt?: RecallChannel;
   reason?: string;
   note?: string;
+  /** The segment's own wording for every recall it starts. */
+  message?: MessageTexts;
   pageSize: number;
   /** Where the next page begins; absent before the first page and once done. */
   cursor?: JobCursor;

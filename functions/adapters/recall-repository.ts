@@ -30,7 +30,7 @@ export interface RecallRecord extends RecallStart {
 
 /** The execution input an episode was (or should have been) started with: ids and codes only. */
 export function recallStartOf(recall: RecallRecord): RecallStart {
-  const { recallId, userId, trigger, level, startedAt, startAt, strategy } = recall;
+  const { recallId, userId, trigger, level, startedAt, startAt, strategy, message } = recall;
   return {
     recallId,
     userId,
@@ -39,6 +39,7 @@ export function recallStartOf(recall: RecallRecord): RecallStart {
     startedAt,
     ...(startAt ? { startAt } : {}),
     ...(strategy ? { strategy } : {}),
+    ...(message ? { message } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ESCALATION, type StrategyKind } from './assessment.ts';
+import { checkMessageTexts, MessageTextsSchema } from './templates.ts';
 import { toIso } from './time.ts';
 import {
   ASSESSMENT_STATUSES,
@@ -7,6 +8,7 @@ import {
   LIFECYCLE_STAGES,
   RISK_LEVELS,
   userProfileShape,
+  wholeFen,
 } from './user.ts';
 
 /**
@@ -91,7 +93,6 @@ const eventBase = {
   userId: UserIdSchema,
   at: isoTime,
 };
-const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
 
 export const ActivityEventSchema = z.discriminatedUnion(
   'type',
@@ -100,11 +101,15 @@ export const ActivityEventSchema = z.discriminatedUnion(
     z.strictObject({
       ...eventBase,
       type: z.literal('investment'),
-      amountFen: z.number().int('must be a whole number of fen').positive('must be more than 0'),
+      amountFen: wholeFen().positive('must be more than 0'),
       productId: z.string().min(1).max(64),
       bonusRate: z.boolean().describe('the product pays a bonus rate'),
     }),
-    z.strictObject({ ...eventBase, type: z.literal('balance'), balanceFen: fen }),
+    z.strictObject({
+      ...eventBase,
+      type: z.literal('balance'),
+      balanceFen: wholeFen().nonnegative('must not be negative'),
+    }),
     z.strictObject({
       ...eventBase,
       type: z.literal('message_opened'),
@@ -171,6 +176,14 @@ export const SegmentRequestSchema = z.strictObject({
   startAt: z.enum(CHANNELS).optional(),
   reason: codeString.optional(),
   note: z.string().max(500).optional(),
+  message: MessageTextsSchema.superRefine((texts, ctx) => {
+    for (const p of checkMessageTexts(texts))
+      ctx.addIssue({ code: 'custom', message: p.message, path: p.template.split('.').slice(1) });
+  })
+    .optional()
+    .describe(
+      "the segment's own wording, sent instead of the strategy's: title and a text per channel in each locale; {brandName} is the only variable; each SMS must fit one segment",
+    ),
   dryRun: z.boolean().default(false).describe('count and sample the segment; start nothing'),
   pageSize: z.number().int().min(1).max(1000).default(100).describe('users read per page'),
   maxPages: z.number().int().min(1).max(1000).default(10).describe('pages this run may process'),
@@ -198,6 +211,10 @@ export const ErrorSchema = z.object({
     .array(z.object({ in: z.enum(['path', 'query', 'body']), field: z.string(), message: z.string() }))
     .optional(),
   recallId: z.string().optional().describe('on recall_already_active: the open recall'),
+  fields: z
+    .array(z.string())
+    .optional()
+    .describe('on invalid_user_record: the stored fields that are invalid'),
 });
 
 export const RecallStartedSchema = z.object({
@@ -205,6 +222,9 @@ export const RecallStartedSchema = z.object({
   status: z.enum(['started', 'resumed']),
   executionArn: z.string(),
   consoleUrl: z.string(),
+  firstSendAt: z.iso
+    .datetime()
+    .describe("when the first message goes: now, or when the user's quiet hours end"),
 });
 
 export const EventResultsSchema = z.object({
@@ -228,6 +248,8 @@ export const JobProgressSchema = z.object({
   cursor: z.string().nullable().describe('where the next run continues; null when done'),
   filter: z.record(z.string(), z.unknown()),
   strategy: z.string().optional(),
+  startAt: z.enum(CHANNELS).optional(),
+  pageSize: z.number().describe('users read per page'),
   createdAt: z.string(),
   updatedAt: z.string(),
   lastError: z.string().optional(),
@@ -240,6 +262,94 @@ export const DryRunSchema = z.object({
   complete: z.boolean().describe('false when the time budget ended the count early'),
   sample: z.array(z.string()).max(MAX_SAMPLE),
 });
+
+export const UserWrittenSchema = z.object({ userId: z.string(), created: z.boolean() });
+
+const reason = z.object({ code: z.string() }).loose();
+export const AssessmentViewSchema = z
+  .object({
+    userId: z.string(),
+    fresh: z.boolean().describe('true: assessed now by this request; false: as the daily scan stored it'),
+    status: z.enum(ASSESSMENT_STATUSES),
+    level: z.enum(RISK_LEVELS),
+    score: z.number(),
+    lifecycle: z.enum(LIFECYCLE_STAGES),
+    reasons: z.array(reason),
+    assessedAt: z.string(),
+    plan: z
+      .object({
+        channels: z.array(z.enum(CHANNELS)),
+        strategies: z.array(z.object({ kind: z.string() }).loose()),
+      })
+      .loose()
+      .optional(),
+  })
+  .loose();
+
+export const FeedbackRecordedSchema = z.object({
+  userId: z.string(),
+  churnReason: z.enum(CHURN_REASONS),
+  recordedAt: z.string(),
+});
+
+export const InboxPageSchema = z.object({
+  userId: z.string(),
+  messages: z.array(
+    z
+      .object({
+        messageId: z.string(),
+        recallId: z.string(),
+        title: z.string(),
+        body: z.string(),
+        createdAt: z.string(),
+      })
+      .loose(),
+  ),
+  nextToken: z.string().optional().describe('pass as ?nextToken= for the next page; absent on the last'),
+});
+
+export const RecallViewSchema = z
+  .object({
+    recallId: z.string(),
+    userId: z.string(),
+    trigger: z.enum(['scheduled', 'manual', 'segment']),
+    status: z.enum(['active', 'closed']),
+    level: z.enum(RISK_LEVELS),
+    startedAt: z.string(),
+    reasonCodes: z.array(z.string()),
+    holdout: z.boolean(),
+    plan: z
+      .object({
+        route: z.string(),
+        channels: z.array(z.enum(CHANNELS)),
+        strategies: z.array(z.object({ kind: z.string() }).loose()),
+      })
+      .loose()
+      .nullable(),
+    steps: z.array(
+      z.object({ step: z.enum(CHANNELS), result: z.string(), at: z.string(), detail: z.string().optional() }),
+    ),
+    firstSendAt: z
+      .string()
+      .nullable()
+      .describe(
+        'when the first message went or, while none has, when it will (after quiet hours); null if none will',
+      ),
+    outcome: z
+      .object({
+        outcome: z.enum(['returned', 'not_returned', 'skipped', 'failed']),
+        closedAt: z.string().optional(),
+        returnedAt: z.string().optional(),
+        returnedBy: z.string().optional(),
+        winningStep: z.string().optional(),
+        error: z.string().optional(),
+      })
+      .nullable(),
+    reward: z.object({ rewardId: z.string(), amountFen: z.number(), status: z.string() }).loose().nullable(),
+    executionArn: z.string().optional(),
+    consoleUrl: z.string().optional(),
+  })
+  .loose();
 
 // ---- the routes ----
 
@@ -258,7 +368,7 @@ export interface ApiRouteSpec {
   bodyFor?: (body: unknown) => z.ZodType;
   /** Whether a missing body is read as `{}`. */
   bodyOptional?: boolean;
-  success: { status: number; description: string; schema?: z.ZodType };
+  success: { status: number; description: string; schema?: z.ZodType; also?: readonly number[] };
   errors: readonly number[];
 }
 
@@ -273,7 +383,12 @@ export const API_ROUTES = [
     summary: "Create or replace a user's profile; attributes winback maintains are kept",
     params: UserPathSchema,
     body: PutUserBodySchema,
-    success: { status: 200, description: 'updated (201 when created)' },
+    success: {
+      status: 200,
+      description: 'updated (201 when created)',
+      schema: UserWrittenSchema,
+      also: [201],
+    },
     errors: COMMON_ERRORS,
   },
   {
@@ -308,6 +423,7 @@ export const API_ROUTES = [
       status: 202,
       description: 'job progress (200 with the count and a sample for a dry run)',
       schema: z.union([JobProgressSchema, DryRunSchema]),
+      also: [200],
     },
     errors: COMMON_ERRORS,
   },
@@ -337,7 +453,7 @@ export const API_ROUTES = [
     path: '/recalls/{recallId}',
     summary: 'A recall: status, plan, steps, outcome, reward',
     params: RecallPathSchema,
-    success: { status: 200, description: 'the recall' },
+    success: { status: 200, description: 'the recall', schema: RecallViewSchema },
     errors: [400, 404],
   },
   {
@@ -348,7 +464,7 @@ export const API_ROUTES = [
       "The user's latest stored assessment (a fresh one before the first scan), or a fresh one with ?fresh=true",
     params: UserPathSchema,
     query: AssessmentQuerySchema,
-    success: { status: 200, description: 'the assessment with its reasons' },
+    success: { status: 200, description: 'the assessment with its reasons', schema: AssessmentViewSchema },
     errors: [400, 404, 422],
   },
   {
@@ -358,7 +474,7 @@ export const API_ROUTES = [
     summary: 'Record callback or survey feedback; sets churnReason for the next recall',
     params: UserPathSchema,
     body: FeedbackSchema,
-    success: { status: 200, description: 'stored' },
+    success: { status: 200, description: 'stored', schema: FeedbackRecordedSchema },
     errors: [...COMMON_ERRORS, 404],
   },
   {
@@ -368,7 +484,7 @@ export const API_ROUTES = [
     summary: "The user's in-app messages, newest first; reading marks nothing opened",
     params: UserPathSchema,
     query: InboxQuerySchema,
-    success: { status: 200, description: 'a page of messages' },
+    success: { status: 200, description: 'a page of messages', schema: InboxPageSchema },
     errors: [400, 404],
   },
   {
@@ -377,7 +493,17 @@ export const API_ROUTES = [
     path: '/openapi.json',
     summary: 'This document',
     params: NoParamsSchema,
-    success: { status: 200, description: 'OpenAPI 3.1 document' },
+    success: {
+      status: 200,
+      description: 'OpenAPI 3.1 document',
+      schema: z
+        .object({
+          openapi: z.string(),
+          info: z.object({ title: z.string() }).loose(),
+          paths: z.record(z.string(), z.unknown()),
+        })
+        .loose(),
+    },
     errors: [],
   },
 ] as const satisfies readonly ApiRouteSpec[];

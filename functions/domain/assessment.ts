@@ -1,5 +1,6 @@
 import { canReach } from './delivery.ts';
 import { channelRisk, type Policy, type ReasonCode } from './policy.ts';
+import type { MessageTexts } from './templates.ts';
 import { MS_PER_DAY, wholeDaysBetween } from './time.ts';
 import type { AssessmentStatus, LifecycleStage, RiskLevel, UserRecord } from './user.ts';
 
@@ -17,7 +18,9 @@ export interface Reason {
 
 export type MarketingOffer = 'birthday_coupon' | 'bonus_rate_coupon' | 'lottery';
 
-export type Strategy =
+/** A strategy decides the content; a segment recall may bring its own wording for the lead one. */
+export type Strategy = StrategyContent & { message?: MessageTexts };
+type StrategyContent =
   | { kind: 'experience_coupon' }
   | { kind: 'trust_building' }
   | { kind: 'conditional_reward'; amountFen: number; unlockInvestFen: number }

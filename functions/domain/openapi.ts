@@ -39,22 +39,27 @@ function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query'): J
 }
 
 function operationOf(route: ApiRouteSpec): JsonSchema {
-  const json = { content: { 'application/json': {} } };
-  const responses: Record<string, JsonSchema> = {
-    [route.success.status]: {
-      description: route.success.description,
-      content: {
-        'application/json': route.success.schema ? { schema: schemaOf(route.success.schema, 'output') } : {},
-      },
+  const success = {
+    description: route.success.description,
+    content: {
+      'application/json': route.success.schema ? { schema: schemaOf(route.success.schema, 'output') } : {},
     },
   };
-  for (const status of [...route.errors, 401, 404, 405]) {
+  const responses: Record<string, JsonSchema> = { [route.success.status]: success };
+  for (const status of route.success.also ?? []) responses[status] = success;
+  // Every route can meet the local server's token check (401), the router (404, 405) and, with a
+  // body, the JSON parser (415).
+  const always = [401, 404, 405, ...(route.body ? [415] : [])];
+  for (const status of [...route.errors, ...always]) {
     responses[status] ??= {
       description: STATUS_TEXT[status] ?? 'error',
       content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
     };
   }
-  responses.default = { description: 'unexpected error', ...json };
+  responses.default = {
+    description: 'unexpected error (500: the request failed; it is safe to retry)',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+  };
   return {
     operationId: route.operationId,
     summary: route.summary,
@@ -75,6 +80,19 @@ function operationOf(route: ApiRouteSpec): JsonSchema {
  * The OpenAPI 3.1 document of the API, generated from the same zod schemas the handlers validate
  * with (zod emits JSON Schema 2020-12, which OpenAPI 3.1 uses as is).
  */
+/** Where the API answers: the local server by default; in AWS, the stage URL the stack outputs. */
+export const DEFAULT_SERVERS = [
+  {
+    url: 'http://127.0.0.1:8080',
+    description: 'winback serve (local; Authorization: Bearer $WINBACK_API_TOKEN)',
+  },
+  {
+    url: 'https://{restApiId}.execute-api.{region}.amazonaws.com/v1',
+    description: 'API Gateway stage v1 (IAM authorization, SigV4); the stack outputs the URL',
+    variables: { restApiId: { default: 'abc123' }, region: { default: 'ap-east-1' } },
+  },
+];
+
 export function openApiDocument(
   routes: readonly ApiRouteSpec[] = API_ROUTES,
   serverUrl?: string,
@@ -89,11 +107,12 @@ export function openApiDocument(
     info: {
       title: 'winback',
       version: '1',
+      license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       description:
         'Churn early warning and recall. In AWS every route needs IAM (SigV4) authorization; ' +
         'the local server (`winback serve`) takes `Authorization: Bearer $WINBACK_API_TOKEN`.',
     },
-    ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
+    servers: serverUrl ? [{ url: serverUrl }] : DEFAULT_SERVERS,
     security: [{ sigv4: [] }],
     components: {
       securitySchemes: {

@@ -7,6 +7,7 @@ import {
 } from './assessment.ts';
 import { CHANNEL_RULES, canReach } from './delivery.ts';
 import type { Policy } from './policy.ts';
+import type { MessageTexts } from './templates.ts';
 import { MS_PER_DAY, toMillis, utcMonth } from './time.ts';
 import type { RiskLevel, UserRecord } from './user.ts';
 
@@ -28,6 +29,8 @@ export interface RecallStart {
   /** Manual recalls may begin further along the escalation or force a strategy. */
   startAt?: RecallChannel;
   strategy?: StrategyKind;
+  /** A segment recall's own wording (campaign text, never personal data), sent instead of the strategy's. */
+  message?: MessageTexts;
 }
 
 const SAFE = /[^A-Za-z0-9_-]/g;

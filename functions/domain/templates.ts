@@ -1,6 +1,21 @@
-import type { RecallChannel, Strategy } from './assessment.ts';
+import { z } from 'zod';
+import contentFile from '../../config/content.json' with { type: 'json' };
+import type { MarketingOffer, RecallChannel, Strategy, StrategyKind } from './assessment.ts';
+import type { Policy } from './policy.ts';
+import { describeIssues } from './user.ts';
 
-export type Locale = 'zh-CN' | 'en';
+/**
+ * Message wording is content, not code: `config/content.json` holds every title and text per
+ * strategy × locale × channel, with named variables (`{rewardYuan}`), the brand name and the SMS
+ * frame (brand, opt-out line). It is checked when the module loads (shape, known variables) and at
+ * synth and by `winback content check FILE` against the policy (every SMS fits one segment with the
+ * largest values the policy can produce). This module renders it; it does no I/O: the file is
+ * bundled into each Lambda.
+ */
+
+export const LOCALES = ['zh-CN', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+export const CHANNELS = ['in_app', 'push', 'sms'] as const satisfies readonly RecallChannel[];
 
 export interface RenderedMessage {
   title: string;
@@ -13,150 +28,250 @@ export function formatYuan(fen: number): string {
   return `¥${yuan.toLocaleString('en-US', { minimumFractionDigits: fen % 100 === 0 ? 0 : 2, maximumFractionDigits: 2 })}`;
 }
 
-interface Copy {
-  title: string;
-  /** In-app and push: a sentence or two. */
-  body: string;
-  /** SMS: one segment where possible (70 UCS-2 characters for Chinese, 160 GSM-7 for English), before the opt-out line. */
-  short: string;
+/** The variables a strategy's texts may use; `brandName` is allowed everywhere. */
+export const TEMPLATE_VARIABLES: Record<StrategyKind, readonly string[]> = {
+  experience_coupon: [],
+  trust_building: [],
+  conditional_reward: ['rewardYuan', 'unlockYuan'],
+  care: [],
+  reinvite_after_improvement: [],
+  good_news: [],
+  marketing_activity: ['offerName'],
+  preferred_product: ['productName'],
+  reminder: [],
+};
+const COMMON_VARIABLES = ['brandName'] as const;
+const OFFERS = [
+  'birthday_coupon',
+  'bonus_rate_coupon',
+  'lottery',
+] as const satisfies readonly MarketingOffer[];
+
+const text = (max: number) => z.string().trim().min(1).max(max);
+const perLocale = <T extends z.ZodType>(schema: T) => z.strictObject({ 'zh-CN': schema, en: schema });
+
+/** One message in every channel: the title (in-app, push) and a text per channel. */
+export const ChannelTextsSchema = z.strictObject({
+  title: text(80),
+  in_app: text(500),
+  push: text(200),
+  sms: text(200),
+});
+export type ChannelTexts = z.infer<typeof ChannelTextsSchema>;
+
+/** A message in every locale, as content.json and a segment recall's `message` carry it. */
+export const MessageTextsSchema = perLocale(ChannelTextsSchema);
+export type MessageTexts = z.infer<typeof MessageTextsSchema>;
+
+export const ContentSchema = z.strictObject({
+  brandName: text(20),
+  /** How an SMS is framed: `{text}` is the message, plus brand and the opt-out line the law requires. */
+  sms: perLocale(text(120).refine((t) => t.includes('{text}'), 'must contain {text}')),
+  offers: z.strictObject(
+    Object.fromEntries(OFFERS.map((o) => [o, perLocale(text(40))])) as Record<
+      MarketingOffer,
+      ReturnType<typeof perLocale<ReturnType<typeof text>>>
+    >,
+  ),
+  productSeparator: perLocale(z.string().min(1).max(5)),
+  templates: z.strictObject(
+    Object.fromEntries(Object.keys(TEMPLATE_VARIABLES).map((k) => [k, MessageTextsSchema])) as Record<
+      StrategyKind,
+      typeof MessageTextsSchema
+    >,
+  ),
+});
+export type Content = z.infer<typeof ContentSchema>;
+
+export interface ContentProblem {
+  /** Where, as a path into the file: `templates.conditional_reward.en.sms`. */
+  template: string;
+  message: string;
 }
 
-type CopyFor = (s: Strategy) => Copy;
+export class ContentError extends Error {
+  override readonly name = 'ContentError';
+  constructor(
+    readonly problems: ContentProblem[],
+    source = 'content',
+  ) {
+    super(`invalid ${source}: ${problems.map((p) => `${p.template}: ${p.message}`).join('; ')}`);
+  }
+}
 
-const OFFER_ZH = { birthday_coupon: '生日加息券', bonus_rate_coupon: '加息券', lottery: '幸运抽奖' } as const;
-const OFFER_EN = {
-  birthday_coupon: 'a birthday bonus-rate coupon',
-  bonus_rate_coupon: 'a bonus-rate coupon',
-  lottery: 'a prize draw',
-} as const;
+const VARIABLE = /\{([A-Za-z]+)\}/g;
 
-const ZH: Record<Strategy['kind'], CopyFor> = {
-  experience_coupon: () => ({
-    title: '送您一张体验金券',
-    body: '小额起投、随时可取。您的体验金券已到账，花一分钟体验第一笔稳健理财。',
-    short: '您的理财体验金券已到账，小额起投，打开App即可使用。',
-  }),
-  trust_building: () => ({
-    title: '本周市场解读与加息专区',
-    body: '我们整理了本周市场要点，并为您挑选了加息产品，资金由银行存管，收益每日可查。',
-    short: '本周市场解读已更新，加息产品限时开放，资金银行存管。',
-  }),
-  conditional_reward: (s) => {
-    const { amountFen, unlockInvestFen } = s as Extract<Strategy, { kind: 'conditional_reward' }>;
-    return {
-      title: `${formatYuan(amountFen)}加息奖励待解锁`,
-      body: `再投资${formatYuan(unlockInvestFen)}即可解锁${formatYuan(amountFen)}利息奖励，限时有效。`,
-      short: `投资${formatYuan(unlockInvestFen)}解锁${formatYuan(amountFen)}利息奖励，限时有效。`,
-    };
-  },
-  care: () => ({
-    title: '一直在您身边',
-    body: '生活中的大事需要资金，我们理解。需要时，随时回来看看适合您的灵活产品。',
-    short: '生活大事需要资金，我们理解。需要时随时回来看看灵活产品。',
-  }),
-  reinvite_after_improvement: () => ({
-    title: '我们改进了',
-    body: '根据您的反馈，我们优化了App速度与客服响应。诚邀您回来体验新版本。',
-    short: '根据您的反馈，App速度与客服已全面改进，诚邀您回来体验。',
-  }),
-  good_news: () => ({
-    title: '行业好消息',
-    body: '最新监管政策落地，行业更规范、更安全。平台合规经营，欢迎回来了解。',
-    short: '监管新规落地，行业更规范，平台合规经营，欢迎回来了解。',
-  }),
-  marketing_activity: (s) => {
-    const { offer } = s as Extract<Strategy, { kind: 'marketing_activity' }>;
-    return {
-      title: `专属${OFFER_ZH[offer]}`,
-      body: `为您准备了专属${OFFER_ZH[offer]}，登录App即可领取。`,
-      short: `您有一份专属${OFFER_ZH[offer]}待领取，登录App即可。`,
-    };
-  },
-  preferred_product: (s) => {
-    const { products } = s as Extract<Strategy, { kind: 'preferred_product' }>;
-    const names = products.slice(0, 2).join('、');
-    return {
-      title: '您关注的产品有新额度',
-      body: `${names}有新额度开放，登录App查看详情。`,
-      short: `您关注的${names}有新额度，登录App查看。`,
-    };
-  },
-  reminder: () => ({
-    title: '好久不见',
-    body: '您的账户一切安好，本周有新的理财产品上线，回来看看吧。',
-    short: '好久不见，本周有新理财产品上线，回来看看吧。',
-  }),
+function variablesIn(value: string): string[] {
+  return [...value.matchAll(VARIABLE)].map((m) => m[1]!);
+}
+
+function unknownVariables(name: string, texts: MessageTexts, allowed: readonly string[]): ContentProblem[] {
+  const known = new Set([...COMMON_VARIABLES, ...allowed]);
+  const problems: ContentProblem[] = [];
+  for (const locale of LOCALES) {
+    for (const [field, value] of Object.entries(texts[locale])) {
+      for (const v of variablesIn(value)) {
+        if (!known.has(v))
+          problems.push({
+            template: `${name}.${locale}.${field}`,
+            message: `unknown variable {${v}} (allowed: ${[...known].map((k) => `{${k}}`).join(', ')})`,
+          });
+      }
+    }
+  }
+  return problems;
+}
+
+function fill(template: string, values: Record<string, string>): string {
+  return template.replace(VARIABLE, (whole, name: string) => values[name] ?? whole);
+}
+
+/**
+ * Reads a content document: its shape (every strategy, locale and channel present) and its
+ * variables (only those the strategy provides). Throws ContentError naming each template.
+ */
+export function parseContent(input: unknown, source = 'content'): Content {
+  const result = ContentSchema.safeParse(input);
+  if (!result.success)
+    throw new ContentError(
+      describeIssues(result.error).map((i) => ({ template: i.field, message: i.message })),
+      source,
+    );
+  const content = result.data;
+  const problems = (Object.keys(content.templates) as StrategyKind[]).flatMap((kind) =>
+    unknownVariables(`templates.${kind}`, content.templates[kind], TEMPLATE_VARIABLES[kind]),
+  );
+  for (const locale of LOCALES) {
+    for (const v of variablesIn(content.sms[locale]))
+      if (v !== 'text' && v !== 'brandName')
+        problems.push({
+          template: `sms.${locale}`,
+          message: `unknown variable {${v}} (allowed: {text}, {brandName})`,
+        });
+  }
+  if (problems.length > 0) throw new ContentError(problems, source);
+  return content;
+}
+
+/** The content file shipped with the code; a malformed file fails at load, before any message goes. */
+export const DEFAULT_CONTENT: Content = parseContent(contentFile, 'config/content.json');
+
+/**
+ * Product names the segment check assumes: two names of typical length. A user whose followed
+ * products have longer names may get a two-part SMS; the check cannot know every catalogue.
+ */
+const SAMPLE_PRODUCTS: Record<Locale, string[]> = {
+  'zh-CN': ['稳盈90天', '活期宝'],
+  en: ['Steady 90', 'Daily Cash'],
 };
 
-const EN: Record<Strategy['kind'], CopyFor> = {
-  experience_coupon: () => ({
-    title: 'A starter coupon for you',
-    body: 'Start small, withdraw any time. Your starter coupon is ready: try your first investment in a minute.',
-    short: 'Your starter investment coupon is ready. Open the app to use it.',
-  }),
-  trust_building: () => ({
-    title: 'This week in the markets, plus bonus-rate picks',
-    body: 'Our market notes for the week and bonus-rate products picked for you. Funds are held in bank custody.',
-    short: 'New market notes and bonus-rate products this week. Funds held in bank custody.',
-  }),
-  conditional_reward: (s) => {
-    const { amountFen, unlockInvestFen } = s as Extract<Strategy, { kind: 'conditional_reward' }>;
-    return {
-      title: `Your ${formatYuan(amountFen)} interest bonus is waiting`,
-      body: `Invest ${formatYuan(unlockInvestFen)} to unlock your ${formatYuan(amountFen)} interest bonus. Limited time.`,
-      short: `Invest ${formatYuan(unlockInvestFen)} to unlock your ${formatYuan(amountFen)} interest bonus. Limited time.`,
-    };
-  },
-  care: () => ({
-    title: 'Here when you need us',
-    body: 'Big life moments need cash, and we understand. When you are ready, our flexible products are here.',
-    short: 'Big life moments need cash; we understand. Flexible products are here when you are ready.',
-  }),
-  reinvite_after_improvement: () => ({
-    title: 'We listened and improved',
-    body: 'After your feedback we made the app faster and support quicker. Come and see the new version.',
-    short: 'After your feedback the app is faster and support quicker. Come and see.',
-  }),
-  good_news: () => ({
-    title: 'Good news for the industry',
-    body: 'New regulation makes the industry safer and clearer. We are fully compliant: come back and see.',
-    short: 'New rules make the industry safer. We are fully compliant: come back and see.',
-  }),
-  marketing_activity: (s) => {
-    const { offer } = s as Extract<Strategy, { kind: 'marketing_activity' }>;
-    return {
-      title: 'Something for you',
-      body: `We saved ${OFFER_EN[offer]} for you. Log in to claim it.`,
-      short: `We saved ${OFFER_EN[offer]} for you. Log in to claim it.`,
-    };
-  },
-  preferred_product: (s) => {
-    const { products } = s as Extract<Strategy, { kind: 'preferred_product' }>;
-    return {
-      title: 'New quota on products you follow',
-      body: `${products.slice(0, 2).join(' and ')} has new quota open. Log in for details.`,
-      short: `${products.slice(0, 2).join(' and ')} has new quota. Log in for details.`,
-    };
-  },
-  reminder: () => ({
-    title: 'It has been a while',
-    body: 'Your account is safe and sound, and new products launched this week. Come and take a look.',
-    short: 'New products launched this week. Come and take a look.',
-  }),
-};
+function variablesFor(strategy: Strategy, locale: Locale, content: Content): Record<string, string> {
+  const values: Record<string, string> = { brandName: content.brandName };
+  switch (strategy.kind) {
+    case 'conditional_reward':
+      values.rewardYuan = formatYuan(strategy.amountFen);
+      values.unlockYuan = formatYuan(strategy.unlockInvestFen);
+      break;
+    case 'marketing_activity':
+      values.offerName = content.offers[strategy.offer][locale];
+      break;
+    case 'preferred_product':
+      values.productName = strategy.products.slice(0, 2).join(content.productSeparator[locale]);
+      break;
+  }
+  return values;
+}
 
-const OPT_OUT: Record<Locale, string> = { 'zh-CN': '回T退订', en: 'Reply STOP to opt out' };
-const BRAND: Record<Locale, string> = { 'zh-CN': '【winback】', en: '[winback] ' };
+function renderTexts(
+  texts: ChannelTexts,
+  channel: RecallChannel,
+  locale: Locale,
+  values: Record<string, string>,
+  content: Content,
+): RenderedMessage {
+  const title = fill(texts.title, values);
+  const body = fill(texts[channel], values);
+  if (channel !== 'sms') return { title, body };
+  return { title, body: fill(content.sms[locale], { ...values, text: body }) };
+}
 
 /** Renders the message for one escalation step: content follows the strategy, length the channel. */
-export function renderMessage(strategy: Strategy, channel: RecallChannel, locale: Locale): RenderedMessage {
-  const copy = (locale === 'en' ? EN : ZH)[strategy.kind](strategy);
-  if (channel === 'sms') {
-    const sep = locale === 'en' ? ' ' : '';
-    return { title: copy.title, body: `${BRAND[locale]}${copy.short}${sep}${OPT_OUT[locale]}` };
+export function renderMessage(
+  strategy: Strategy,
+  channel: RecallChannel,
+  locale: Locale,
+  content: Content = DEFAULT_CONTENT,
+): RenderedMessage {
+  if (strategy.message) return renderCustomMessage(strategy.message, channel, locale, content);
+  const texts = content.templates[strategy.kind][locale];
+  return renderTexts(texts, channel, locale, variablesFor(strategy, locale, content), content);
+}
+
+/** Renders an operator's own message (a segment recall's `message`), framed like any other SMS. */
+export function renderCustomMessage(
+  texts: MessageTexts,
+  channel: RecallChannel,
+  locale: Locale,
+  content: Content = DEFAULT_CONTENT,
+): RenderedMessage {
+  return renderTexts(texts[locale], channel, locale, { brandName: content.brandName }, content);
+}
+
+/** The largest values a strategy's variables take under the policy, one strategy per case checked. */
+function worstCases(kind: StrategyKind, policy: Policy): Strategy[] {
+  switch (kind) {
+    case 'conditional_reward':
+      return [{ kind, amountFen: policy.reward.capFen, unlockInvestFen: policy.reward.unlockInvestFen }];
+    case 'marketing_activity':
+      return OFFERS.map((offer) => ({ kind, offer }));
+    case 'preferred_product':
+      return [{ kind, products: [] }];
+    default:
+      return [{ kind } as Strategy];
   }
-  if (channel === 'push') return { title: copy.title, body: copy.short };
-  return { title: copy.title, body: copy.body };
+}
+
+/**
+ * What parseContent cannot see alone: whether every SMS, framed and filled with the largest values
+ * the policy gives, fits one segment. Returns the problems (empty: good).
+ */
+export function checkContent(content: Content, policy: Policy): ContentProblem[] {
+  const problems: ContentProblem[] = [];
+  for (const kind of Object.keys(content.templates) as StrategyKind[]) {
+    for (const locale of LOCALES) {
+      for (const strategy of worstCases(kind, policy)) {
+        const s =
+          strategy.kind === 'preferred_product'
+            ? { ...strategy, products: SAMPLE_PRODUCTS[locale] }
+            : strategy;
+        const { body } = renderMessage(s, 'sms', locale, content);
+        const segments = smsSegments(body);
+        if (segments > 1) {
+          problems.push({ template: `templates.${kind}.${locale}.sms`, message: smsTooLong(body, segments) });
+          break;
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** A segment recall's own message: known variables only (`{brandName}`) and one SMS segment per locale. */
+export function checkMessageTexts(texts: MessageTexts, content: Content = DEFAULT_CONTENT): ContentProblem[] {
+  const problems = unknownVariables('message', texts, []);
+  if (problems.length > 0) return problems;
+  for (const locale of LOCALES) {
+    const { body } = renderCustomMessage(texts, 'sms', locale, content);
+    const segments = smsSegments(body);
+    if (segments > 1)
+      problems.push({ template: `message.${locale}.sms`, message: smsTooLong(body, segments) });
+  }
+  return problems;
+}
+
+function smsTooLong(body: string, segments: number): string {
+  const ucs2 = [...body].some((ch) => !GSM_BASIC.has(ch) && !GSM_EXTENSION.has(ch));
+  return `the SMS takes ${segments} segments (${body.length} characters with brand and opt-out line; one segment holds ${ucs2 ? 70 : 160})`;
 }
 
 const GSM_BASIC = new Set(

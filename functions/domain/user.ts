@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import './issues.ts';
 import { toIso } from './time.ts';
 
 /** Why a churned user left, as learned from a callback or survey; steers the recall strategy. */
@@ -15,7 +16,12 @@ export const KNOWN_CHANNELS = ['distribution', 'invite', 'finance_supermarket', 
 const isoTime = z.iso
   .datetime({ offset: true, message: 'must be an ISO-8601 time, e.g. 2026-11-24T09:00:00Z' })
   .transform((t) => toIso(t));
-const fen = z.number().int('must be a whole number of fen').nonnegative('must not be negative');
+/** Money: a missing amount is "required", anything but a whole non-negative number says fen. */
+export const wholeFen = () =>
+  z
+    .number({ error: (i) => (i.input === undefined ? 'required' : 'must be a whole number of fen') })
+    .int('must be a whole number of fen');
+const fen = wholeFen().nonnegative('must not be negative');
 const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
 
 // Constructing a formatter is the only portable check and costs tens of microseconds; the scan

@@ -2,6 +2,7 @@ import type { RecallRecord, RecallRepository } from '../adapters/recall-reposito
 import type { Rewards } from '../adapters/rewards.ts';
 import type { RecallRequest } from '../domain/api-schemas.ts';
 import { assess } from '../domain/assessment.ts';
+import { nextSendableTime } from '../domain/time.ts';
 import { parseUserRecord } from '../domain/user.ts';
 import { ConflictError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
 import { type StartRecallDeps, startRecall } from './start-recall.ts';
@@ -20,6 +21,8 @@ export interface RecallStarted {
   status: 'started' | 'resumed';
   executionArn: string;
   consoleUrl: string;
+  /** When the first message goes: now, or when the user's quiet hours end. */
+  firstSendAt: string;
 }
 
 /**
@@ -55,7 +58,7 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
   switch (result.status) {
     case 'started':
     case 'resumed':
-      return result;
+      return { ...result, firstSendAt: firstSendAfter(at, parsed.value.timeZone, deps) };
     case 'already_active':
       throw alreadyActive(result.recallId);
     case 'cooldown':
@@ -63,6 +66,11 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
     case 'user_not_found':
       throw new NotFoundError('user_not_found', 'no user with this id');
   }
+}
+
+/** A recall's first message waits for sending hours (Prepare's sendAt); in-app included. */
+function firstSendAfter(at: string, timeZone: string, deps: RecallApiDeps): string {
+  return nextSendableTime(at, timeZone, deps.start.policy.recall.quietHours);
 }
 
 function alreadyActive(recallId: string): ConflictError {
@@ -91,6 +99,8 @@ export interface RecallView {
   reward: Record<string, unknown> | null;
   executionArn?: string;
   consoleUrl?: string;
+  /** When the first message went, or, while nothing has, when it will; null if none will. */
+  firstSendAt: string | null;
   [extra: string]: unknown;
 }
 
@@ -100,6 +110,15 @@ export async function recallStatus(recallId: string, deps: RecallApiDeps): Promi
   if (!recall) throw new NotFoundError('recall_not_found', 'no recall with this id');
   const reward = recall.rewardId ? await deps.rewards.get(recall.rewardId) : undefined;
   const { outcome, closedAt, returnedAt, returnedBy, winningStep, error } = recall;
+  const sent = (recall.steps ?? [])
+    .filter((s) => s.result === 'sent')
+    .sort((a, b) => a.at.localeCompare(b.at));
+  let firstSendAt: string | null = sent[0]?.at ?? null;
+  if (!firstSendAt && !outcome && recall.plan?.route !== 'skip') {
+    const user = parseUserRecord(await deps.start.users.get(recall.userId));
+    const from = [deps.now().toISOString(), recall.startedAt].sort()[1]!;
+    if (user.ok) firstSendAt = firstSendAfter(from, user.value.timeZone, deps);
+  }
   return {
     recallId: recall.recallId,
     userId: recall.userId,
@@ -114,6 +133,7 @@ export async function recallStatus(recallId: string, deps: RecallApiDeps): Promi
     holdout: recall.holdout ?? false,
     plan: recall.plan ?? null,
     steps: [...(recall.steps ?? [])].sort((a, b) => a.at.localeCompare(b.at)),
+    firstSendAt,
     outcome: outcome ? { outcome, closedAt, returnedAt, returnedBy, winningStep, error } : null,
     reward: reward
       ? {

@@ -108,6 +108,13 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
           user,
         );
 
+  const lead = routed.strategies[0];
+  if (start.message && routed.route !== 'skip')
+    routed.strategies = [
+      { ...(lead ?? { kind: 'reminder' }), message: start.message },
+      ...routed.strategies.slice(1),
+    ];
+
   let rewardId: string | undefined;
   const reward = routed.strategies.find((s) => s.kind === 'conditional_reward');
   if (routed.route !== 'skip' && reward?.kind === 'conditional_reward') {

@@ -17,6 +17,7 @@ import { addDays, MS_PER_DAY, toMillis } from '../domain/time.ts';
 /** The recall state machine's own timeout (lib/recall-workflow.ts): no execution runs longer. */
 export const WORKFLOW_TIMEOUT_DAYS = 60;
 
+import type { MessageTexts } from '../domain/templates.ts';
 import type { RiskLevel, UserRecord } from '../domain/user.ts';
 import type { RecallTrigger } from './scan-segment.ts';
 
@@ -38,6 +39,8 @@ export interface StartRecallRequest {
   startAt?: RecallChannel;
   strategy?: StrategyKind;
   note?: string;
+  /** A segment recall's own wording, checked by the API (checkMessageTexts). */
+  message?: MessageTexts;
   /** Separates recalls of one user on one day by different triggers (a segment job id, a request). */
   discriminator?: string;
   /** Scheduled recalls respect the cool-down; an operator's manual recall does not. */
@@ -75,6 +78,7 @@ export async function startRecall(
     startedAt: req.at,
     ...(req.startAt ? { startAt: req.startAt } : {}),
     ...(req.strategy ? { strategy: req.strategy } : {}),
+    ...(req.message ? { message: req.message } : {}),
   };
   const created = await deps.recalls.createOnce({
     ...start,

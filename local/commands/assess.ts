@@ -48,6 +48,11 @@ export async function runAssess(opts: AssessOptions): Promise<AssessResult> {
   return { assessed, bad, exitCode: bad > 0 ? 1 : 0 };
 }
 
+/** A file named on the command line cannot be read or parsed: the message says which and why. */
+export class InputFileError extends Error {
+  override readonly name = 'InputFileError';
+}
+
 /**
  * The policy in a JSON override file, every default filled in; without a path, the default policy.
  * Every failure names the file, and for an invalid policy also the field and the reason.
@@ -58,18 +63,24 @@ export async function loadPolicyFile(path?: string): Promise<Policy> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read policy file ${path}: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    throw new InputFileError(
+      `cannot read policy file ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   let json: unknown;
   try {
     // A byte-order mark from a Windows editor is not JSON, but it is not the user's mistake either.
     json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   } catch (e) {
-    throw new Error(`policy file ${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`, {
-      cause: e,
-    });
+    throw new InputFileError(
+      `policy file ${path} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
   }
   return parsePolicy(json, `policy file ${path}`);
 }

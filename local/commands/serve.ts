@@ -1,6 +1,9 @@
 import { once } from 'node:events';
 import { JobRepository } from '../../functions/adapters/job-repository.ts';
+import { localTime, MS_PER_DAY, MS_PER_MINUTE } from '../../functions/domain/time.ts';
 import { type ApiDeps, createApi } from '../../functions/handlers/api.ts';
+import type { ScanSummary } from '../../functions/handlers/scan-summary.ts';
+import { DEFAULT_CONFIG } from '../../lib/winback-stack.ts';
 import { startHttpServer } from '../http-server.ts';
 import { Runtime } from '../runtime.ts';
 
@@ -16,8 +19,12 @@ export interface ServeOptions {
   token?: string;
   /** Serve without a token. Allowed on loopback only. */
   insecureLocal?: boolean;
-  /** A simulated day lasts this many real seconds; without it simulated time stands still. */
+  /** A simulated day lasts this many real seconds; without it the clock follows the wall clock. */
   daySeconds?: number;
+  /** Hold simulated time still (tests that move it themselves). */
+  frozen?: boolean;
+  /** Told after each daily scan the server runs. */
+  onScan?: (summary: ScanSummary, asOf: string) => void;
   /** Simulated time at start (default: now). */
   start?: Date;
   policy?: unknown;
@@ -86,7 +93,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     await runtime.stop();
     throw error;
   }
-  const stopTicker = opts.daySeconds ? runDays(runtime, opts.daySeconds) : async () => {};
+  const stopTicker = opts.frozen
+    ? async () => {}
+    : runDays(
+        runtime,
+        opts.daySeconds ? scaledClock(runtime, 86_400 / opts.daySeconds) : () => Date.now(),
+        opts.onScan,
+      );
   return {
     url: http.url,
     runtime,
@@ -98,22 +111,62 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   };
 }
 
-/**
- * Moves simulated time with real time, a day every `daySeconds`: each tick advances the clock by the
- * real time elapsed since the last advance, scaled. A tick that finds the previous advance still
- * running (steps due at that time are executing) skips; the next one catches up.
- */
-function runDays(rt: Runtime, daySeconds: number): () => Promise<void> {
-  const scale = 86_400 / daySeconds;
+const SCAN = DEFAULT_CONFIG.scanSchedule;
+
+/** HH:MM of an instant in a zone, in minutes since midnight. */
+function clockMinutes(ms: number, timeZone: string): number {
+  const hhmm = localTime(ms, timeZone).slice(11, 16);
+  return Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+}
+
+/** The first daily scan time strictly after `afterMs`: the stack's schedule (09:00 Asia/Shanghai). */
+export function nextScanTime(afterMs: number, schedule = SCAN): number {
+  const target = schedule.hour * 60 + schedule.minute;
+  const from = afterMs - (afterMs % MS_PER_MINUTE) + MS_PER_MINUTE;
+  const ahead = (target - clockMinutes(from, schedule.timeZone) + 1440) % 1440;
+  let at = from + ahead * MS_PER_MINUTE;
+  // On a night the clocks change, elapsed and wall-clock minutes differ by the shift.
+  const drift = ((clockMinutes(at, schedule.timeZone) - target + 2160) % 1440) - 720;
+  at -= drift * MS_PER_MINUTE;
+  return at > afterMs ? at : at + MS_PER_DAY;
+}
+
+/** Simulated time `scale` times faster than real time, from wherever the clock stands. */
+function scaledClock(rt: Runtime, scale: number): () => number {
   let last = performance.now();
+  return () => {
+    const now = performance.now();
+    const target = rt.clock.nowMs() + (now - last) * scale;
+    last = now;
+    return target;
+  };
+}
+
+/**
+ * Moves simulated time to `target()` every tick (the wall clock, or a scaled clock), and runs the daily scan each time the clock passes the scan time, as EventBridge Scheduler
+ * does in AWS: assessments are written and recalls start. A tick that finds the previous one still
+ * running (a scan, or steps due at that time) skips; the next one catches up.
+ */
+function runDays(
+  rt: Runtime,
+  target: () => number,
+  onScan?: (summary: ScanSummary, asOf: string) => void,
+): () => Promise<void> {
+  let nextScan = nextScanTime(rt.clock.nowMs());
   let running: Promise<void> | undefined;
+  const tick = async (to: number) => {
+    while (nextScan <= to) {
+      const asOf = new Date(nextScan).toISOString();
+      await rt.advanceTo(asOf);
+      const { summary } = await rt.runDailyScan(asOf);
+      onScan?.(summary, asOf);
+      nextScan = nextScanTime(nextScan);
+    }
+    if (to > rt.clock.nowMs()) await rt.advanceTo(new Date(to));
+  };
   const timer = setInterval(() => {
     if (running) return;
-    const now = performance.now();
-    const target = new Date(rt.clock.nowMs() + (now - last) * scale);
-    last = now;
-    running = rt
-      .advanceTo(target)
+    running = tick(target())
       .catch((error) => rt.logger.error('advancing simulated time failed', { error: String(error) }))
       .finally(() => {
         running = undefined;
@@ -145,8 +198,16 @@ export async function runServe(
     ...(opts.daySeconds !== undefined ? { daySeconds: opts.daySeconds } : {}),
     ...(opts.token ? { token: opts.token } : {}),
     insecureLocal: opts.insecureLocal,
+    onScan: (summary, asOf) => {
+      const t = summary.totals;
+      out.write(
+        `daily scan ${localTime(asOf, SCAN.timeZone)}: ${t.byStatus.at_risk} at risk, ${t.byStatus.churned} churned, ${t.recalls.started ?? 0} recalls started\n`,
+      );
+    },
   });
-  const time = opts.daySeconds ? `a simulated day lasts ${opts.daySeconds} s` : 'simulated time stands still';
+  const time = opts.daySeconds
+    ? `a simulated day lasts ${opts.daySeconds} s; the daily scan runs each simulated ${String(SCAN.hour).padStart(2, '0')}:${String(SCAN.minute).padStart(2, '0')} ${SCAN.timeZone}`
+    : `time follows the wall clock; the daily scan runs at ${String(SCAN.hour).padStart(2, '0')}:${String(SCAN.minute).padStart(2, '0')} ${SCAN.timeZone}`;
   out.write(`winback API on ${server.url} (${time}; store: ${opts.dataDir ?? 'in memory'})\n`);
   if (!opts.token) out.write('WARNING: --insecure-local: no token required\n');
   out.write(`  curl -H "Authorization: Bearer $WINBACK_API_TOKEN" ${server.url}/openapi.json\n`);

@@ -15,6 +15,8 @@ beforeAll(async () => {
     tablePrefix: newTablePrefix(),
     token: TOKEN,
     start: AS_OF,
+    // The tests move simulated time themselves.
+    frozen: true,
   });
 });
 afterAll(() => server?.close());

@@ -18,6 +18,8 @@ beforeAll(async () => {
     tablePrefix: newTablePrefix(),
     token: TOKEN,
     start: AS_OF,
+    // The tests move simulated time themselves.
+    frozen: true,
     // No holdout: every matched user's recall runs, so the counts below are exact.
     policy: { recall: { holdoutShare: 0 } },
   });

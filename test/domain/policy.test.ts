@@ -138,7 +138,7 @@ describe('parsePolicy: invalid input', () => {
       case: 'a string for a number',
       input: { highRisk: { loginDaysOver: '15' } },
       field: 'highRisk.loginDaysOver',
-      message: 'Invalid input: expected number, received string',
+      message: 'must be a number',
     },
     {
       case: 'a fraction of a fen',
@@ -150,13 +150,13 @@ describe('parsePolicy: invalid input', () => {
       case: 'a score threshold over 100',
       input: { score: { mediumAtScore: 101 } },
       field: 'score.mediumAtScore',
-      message: 'Too big: expected number to be <=100',
+      message: 'must be at most 100',
     },
     {
       case: 'a channel risk over 1',
       input: { channelBaseRisk: { ads: 1.5 } },
       field: 'channelBaseRisk.ads',
-      message: 'Too big: expected number to be <=1',
+      message: 'must be at most 1',
     },
     {
       case: 'a bad clock time',
@@ -168,13 +168,13 @@ describe('parsePolicy: invalid input', () => {
       case: 'an unknown status reason',
       input: { warnings: { statusReasons: ['inactive_login', 'bored'] } },
       field: 'warnings.statusReasons.1',
-      message: expect.stringContaining('Invalid option'),
+      message: expect.stringContaining('must be one of'),
     },
     {
       case: 'a wrong type for a section',
       input: { churn: 30 },
       field: 'churn',
-      message: 'Invalid input: expected object, received number',
+      message: 'must be an object',
     },
   ])('$case → InvalidPolicyError naming $field', ({ input, field, message }) => {
     const error = thrown(() => parsePolicy(input));

@@ -70,7 +70,7 @@ describe('readUserRecords', () => {
     expect(items.map((i) => ('user' in i ? `${i.line}:${i.user.userId}` : formatLineError(i)))).toEqual([
       '1:u1',
       'line 3: Expected double-quoted property name in JSON at position 17 (line 1 column 18)',
-      'line 4 (user u42): balanceFen: Invalid input: expected number, received undefined',
+      'line 4 (user u42): balanceFen: required',
       '5:u5',
     ]);
     const first = items[0];

@@ -18,10 +18,6 @@ export interface RequestOf<K extends OperationId> {
   body: BodyOf<RouteOf<K>>;
 }
 
-/** "required" reads better than zod's "expected string, received undefined" for a missing field. */
-const requiredMessage = (issue: { code?: string; input?: unknown }) =>
-  issue.code === 'invalid_type' && issue.input === undefined ? 'required' : undefined;
-
 /**
  * Validates path, query and body together and reports every bad field at once, so a client fixes
  * its request in one round. Nothing runs (and so nothing is written) unless all three are valid.
@@ -33,7 +29,7 @@ export function parseRequest<K extends OperationId>(
 ): RequestOf<K> {
   const issues: RequestIssue[] = [];
   const check = (schema: z.ZodType, value: unknown, where: RequestIssue['in']): unknown => {
-    const result = schema.safeParse(value, { error: requiredMessage });
+    const result = schema.safeParse(value);
     if (result.success) return result.data;
     issues.push(...issuesOf(result.error, where));
     return undefined;
