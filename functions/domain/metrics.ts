@@ -34,6 +34,13 @@ export const METRIC = {
   eventsDuplicate: 'EventsDuplicate',
   /** Events naming an unknown user or message; a malformed batch is an API 4xx instead. */
   eventsRejected: 'EventsRejected',
+  /**
+   * From the report's uplift by strategy: how many strategies, with enough sample, have a 95% interval
+   * entirely below zero (the recall does worse than doing nothing). Alarmed on at 1 or more.
+   */
+  strategiesWithNegativeUplift: 'StrategiesWithNegativeUplift',
+  /** Dimension `strategy`: the upper end of the strategy's uplift interval, in points. */
+  strategyUpliftCiHigh: 'StrategyUpliftCiHigh',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
