@@ -1,4 +1,5 @@
 import type { ScanTotals } from './analytics.ts';
+import type { UpliftRow } from './effectiveness.ts';
 import { ASSESSMENT_STATUSES, RISK_LEVELS } from './user.ts';
 
 /**
@@ -44,7 +45,7 @@ export const METRIC = {
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
-export type MetricUnitName = 'Count' | 'Seconds' | 'Count/Second';
+export type MetricUnitName = 'Count' | 'Seconds' | 'Count/Second' | 'None';
 
 export interface MetricPoint {
   name: MetricName;
@@ -133,5 +134,25 @@ export function eventMetrics(results: readonly { status: string }[]): MetricPoin
     count(METRIC.eventsApplied, applied),
     count(METRIC.eventsDuplicate, duplicate),
     count(METRIC.eventsRejected, rejected),
+  ];
+}
+
+/**
+ * From the report's uplift by strategy: the count the return-rate-drop alarm watches, and each measured
+ * strategy's interval top for the dashboard. Strategies under the minimum sample have no interval and
+ * are neither counted nor published.
+ */
+export function upliftMetrics(byStrategy: readonly UpliftRow[]): MetricPoint[] {
+  const measured = byStrategy.filter((r) => r.ci95 !== null);
+  return [
+    count(METRIC.strategiesWithNegativeUplift, measured.filter((r) => r.ci95!.high < 0).length),
+    ...measured.map(
+      (r): MetricPoint => ({
+        name: METRIC.strategyUpliftCiHigh,
+        unit: 'None',
+        value: r.ci95!.high,
+        dimension: { name: 'strategy', value: r.key },
+      }),
+    ),
   ];
 }

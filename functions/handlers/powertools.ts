@@ -25,6 +25,7 @@ const UNIT = {
   Count: MetricUnit.Count,
   Seconds: MetricUnit.Seconds,
   'Count/Second': MetricUnit.CountPerSecond,
+  None: MetricUnit.NoUnit,
 } as const satisfies Record<MetricUnitName, string>;
 
 const EMPTY_FLUSH = 'No application metrics to publish';

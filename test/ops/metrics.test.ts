@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emptyTotals } from '../../functions/domain/analytics.ts';
-import { eventMetrics, scanMetrics, sendMetrics } from '../../functions/domain/metrics.ts';
+import { upliftFromCounts } from '../../functions/domain/effectiveness.ts';
+import { eventMetrics, scanMetrics, sendMetrics, upliftMetrics } from '../../functions/domain/metrics.ts';
 
 describe('metric points', () => {
   const T = '2026-11-24T02:00:00.000Z';
@@ -61,6 +62,29 @@ describe('metric points', () => {
       ['EventsApplied', 2],
       ['EventsDuplicate', 1],
       ['EventsRejected', 2],
+    ]);
+  });
+
+  it('counts strategies whose uplift interval lies entirely below zero, leaving unmeasured ones out', () => {
+    const rows = [
+      { key: 'care', ...upliftFromCounts({ n: 200, returned: 10 }, { n: 200, returned: 40 }, 100) },
+      { key: 'reminder', ...upliftFromCounts({ n: 200, returned: 36 }, { n: 200, returned: 40 }, 100) },
+      { key: 'good_news', ...upliftFromCounts({ n: 20, returned: 0 }, { n: 20, returned: 10 }, 100) },
+    ];
+    expect(upliftMetrics(rows)).toEqual([
+      { name: 'StrategiesWithNegativeUplift', unit: 'Count', value: 1 },
+      {
+        name: 'StrategyUpliftCiHigh',
+        unit: 'None',
+        value: -8.7,
+        dimension: { name: 'strategy', value: 'care' },
+      },
+      {
+        name: 'StrategyUpliftCiHigh',
+        unit: 'None',
+        value: 5.7,
+        dimension: { name: 'strategy', value: 'reminder' },
+      },
     ]);
   });
 });
