@@ -531,3 +531,14 @@ export function smsStepUplift(
   }
   return upliftFromCounts(arms.recalled, arms.holdout, policy.uplift.minSamplePerArm);
 }
+
+const percent = (rate: number | null) => (rate === null ? '–' : `${(rate * 100).toFixed(1)}%`);
+const signed = (x: number) => `${x > 0 ? '+' : x < 0 ? '−' : ''}${Math.abs(x).toFixed(1)}`;
+
+/** The uplift as one line for the daily digest's headline. */
+export function formatUplift(f: UpliftFigures, minSamplePerArm: number): string {
+  const arms = `recalled ${percent(f.recalledReturnRate)} of ${f.recalledN}, holdout ${percent(f.holdoutReturnRate)} of ${f.holdoutN}`;
+  if (f.upliftPoints === null || f.ci95 === null)
+    return `uplift: ${NOT_ENOUGH_DATA} (${arms}; ${minSamplePerArm} matured per arm needed)`;
+  return `uplift ${signed(f.upliftPoints)} points (95% CI ${signed(f.ci95.low)} to ${signed(f.ci95.high)}; ${arms})`;
+}

@@ -8,6 +8,7 @@ import {
   decideSmsStep,
   drawOf,
   escalationWindowDays,
+  formatUplift,
   NOT_ENOUGH_DATA,
   newcombeInterval,
   outcomeRow,
@@ -469,5 +470,17 @@ describe('skipping SMS where it measurably does not work', () => {
     ]);
     // Not yet matured: day 5 + 8 = 13 > 12.
     expect(smsStepUplift(draws, segment, policy, D + 12).recalledN).toBe(0);
+  });
+});
+
+describe('the digest headline', () => {
+  it('gives the uplift with its interval, or says there is not enough data yet', () => {
+    const figures = upliftFromCounts({ n: 200, returned: 10 }, { n: 200, returned: 40 }, 100);
+    expect(formatUplift(figures, 100)).toBe(
+      'uplift −15.0 points (95% CI −21.5 to −8.7; recalled 5.0% of 200, holdout 20.0% of 200)',
+    );
+    expect(formatUplift(upliftFromCounts({ n: 5, returned: 2 }, { n: 0, returned: 0 }, 100), 100)).toBe(
+      'uplift: not enough data yet (recalled 40.0% of 5, holdout – of 0; 100 matured per arm needed)',
+    );
   });
 });
