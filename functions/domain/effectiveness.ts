@@ -30,7 +30,10 @@ export interface RecallOutcomeRow {
   trigger: OutcomeTrigger;
   /** YYYY-MM-DD in the scan's time zone, like the snapshot `day`. */
   startedDay: string;
+  /** Days since 1970-01-01 of `startedDay`, like the snapshot `dayNumber`: queries need no date functions. */
+  startedDayNumber: number;
   closedDay: string | null;
+  closedDayNumber: number | null;
   outcome: RecallOutcome | null;
   winningStep: RecallChannel | null;
   holdout: boolean;
@@ -102,12 +105,16 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
     .filter((m) => m.status === 'sent' && m.sentAt)
     .sort((a, b) => a.sentAt!.localeCompare(b.sentAt!));
   const countOf = (channel: RecallChannel) => sent.filter((m) => m.channel === channel).length;
+  const startedDay = dayIn(recall.startedAt, timeZone);
+  const closedDay = recall.closedAt ? dayIn(recall.closedAt, timeZone) : null;
   return {
     recallId: recall.recallId,
     userId: recall.userId,
     trigger: TRIGGER_NAMES[recall.trigger],
-    startedDay: dayIn(recall.startedAt, timeZone),
-    closedDay: recall.closedAt ? dayIn(recall.closedAt, timeZone) : null,
+    startedDay,
+    startedDayNumber: dayNumberOf(startedDay),
+    closedDay,
+    closedDayNumber: closedDay === null ? null : dayNumberOf(closedDay),
     outcome: recall.outcome ?? null,
     winningStep: recall.winningStep ?? null,
     holdout: recall.holdout,
@@ -194,7 +201,7 @@ export function drawOf(row: RecallOutcomeRow, returnDayNumber: number | null): U
   return {
     holdout: row.holdout,
     trigger: row.trigger,
-    startedDayNumber: dayNumberOf(row.startedDay),
+    startedDayNumber: row.startedDayNumber,
     returnDayNumber,
     strategy: row.strategies[0] ?? 'reminder',
     lifecycle: row.lifecycle,
