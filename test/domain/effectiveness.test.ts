@@ -273,6 +273,7 @@ describe('uplift over the same matured window', () => {
       holdout: true,
       trigger: 'scan',
       startedDay: '2026-11-24',
+      startedDayNumber: dayNumberOf('2026-11-24'),
       strategies: [],
       lifecycle: 'mature',
       level: 'high',
