@@ -48,6 +48,8 @@ export interface RecallOutcomeRow {
   smsCount: number;
   pushCount: number;
   inAppCount: number;
+  /** The day number the SMS went out (null without one), for the SMS step's own uplift. */
+  smsDayNumber: number | null;
   /** The conditional reward offered (0 without one); paid only when `rewardUnlocked`. */
   rewardFen: number;
   rewardUnlocked: boolean;
@@ -105,6 +107,7 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
     .filter((m) => m.status === 'sent' && m.sentAt)
     .sort((a, b) => a.sentAt!.localeCompare(b.sentAt!));
   const countOf = (channel: RecallChannel) => sent.filter((m) => m.channel === channel).length;
+  const smsAt = sent.find((m) => m.channel === 'sms')?.sentAt;
   const startedDay = dayIn(recall.startedAt, timeZone);
   const closedDay = recall.closedAt ? dayIn(recall.closedAt, timeZone) : null;
   return {
@@ -126,6 +129,7 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
     smsCount: countOf('sms'),
     pushCount: countOf('push'),
     inAppCount: countOf('in_app'),
+    smsDayNumber: smsAt ? dayNumberOf(dayIn(smsAt, timeZone)) : null,
     rewardFen: input.reward?.amountFen ?? 0,
     rewardUnlocked: input.reward?.status === 'unlocked',
     reinvestedFen: input.reinvestedFen ?? 0,

@@ -141,11 +141,23 @@ describe('outcome row', () => {
       smsCount: 0,
       pushCount: 1,
       inAppCount: 1,
+      smsDayNumber: null,
       rewardFen: 5_000,
       rewardUnlocked: true,
       reinvestedFen: 1_200_000,
       relapsedWithin30Days: null,
     } satisfies RecallOutcomeRow);
+  });
+
+  it('notes the day the SMS went out, in the scan zone', () => {
+    const row = outcomeRow({
+      recall,
+      // 00:30 on 1 December in Shanghai, still 30 November in UTC.
+      messages: [message('sms', 'sent', '2026-11-30T16:30:00.000Z')],
+      user: { lifecycle: 'growth', channel: 'invite' },
+      timeZone: 'Asia/Shanghai',
+    });
+    expect([row.smsCount, row.smsDayNumber, row.stepsSent]).toEqual([1, dayNumberOf('2026-12-01'), ['sms']]);
   });
 
   it('a holdout draw: nothing sent, no reward, outcome skipped', () => {
@@ -162,6 +174,7 @@ describe('outcome row', () => {
       winningStep: null,
       stepsSent: [],
       smsCount: 0,
+      smsDayNumber: null,
       rewardFen: 0,
       rewardUnlocked: false,
       reinvestedFen: 0,
