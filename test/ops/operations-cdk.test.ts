@@ -2,6 +2,7 @@ import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WinbackStack } from '../../lib/winback-stack.ts';
+import { type CfnTemplate, stateMachinesFromTemplate } from '../../local/template.ts';
 
 // The stack with its default configuration, synthesized once, without bundling the functions.
 let template: Template;
@@ -225,6 +226,20 @@ describe('operations alarms', () => {
       Namespace: 'Winback',
       Threshold: 1,
       TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('scan duration', () => {
+  it('the summary step gets the execution start, whatever day the run assesses', () => {
+    const machines = stateMachinesFromTemplate(template.toJSON() as CfnTemplate) as unknown as Record<
+      string,
+      { States: Record<string, { Parameters?: { Payload?: Record<string, string> } }> }
+    >;
+    const summary = machines.DailyScan!.States['Summarize the run and tell operators']!;
+    expect(summary.Parameters?.Payload).toMatchObject({
+      'asOf.$': '$.asOf',
+      'startedAt.$': '$$.Execution.StartTime',
     });
   });
 });
