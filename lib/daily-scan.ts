@@ -111,7 +111,12 @@ export class DailyScan extends Construct {
     const summarize = retryTransient(
       new LambdaInvoke(this, 'Summarize the run and tell operators', {
         lambdaFunction: this.summaryFunction,
-        payload: TaskInput.fromObject({ 'asOf.$': '$.asOf', 'segments.$': '$.segmentResults' }),
+        payload: TaskInput.fromObject({
+          'asOf.$': '$.asOf',
+          'segments.$': '$.segmentResults',
+          // For the scan's duration metric: the run's own start, whatever day it assesses.
+          'startedAt.$': '$$.Execution.StartTime',
+        }),
         outputPath: '$.Payload',
         retryOnServiceExceptions: false,
       }),

@@ -6,8 +6,10 @@ import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
 import { ContentError, checkContent, DEFAULT_CONTENT } from '../functions/domain/templates.ts';
 import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
+import { OperationsDashboard } from './dashboard.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
 import { Operators } from './operators.ts';
+import { OperationsAlarms } from './ops-alarms.ts';
 import { type RecallDeliveryConfig, RecallWorkflow, recallStateMachineName } from './recall-workflow.ts';
 import { UserStore } from './user-store.ts';
 
@@ -107,6 +109,18 @@ export class WinbackStack extends Stack {
       'The daily scan did not start (EventBridge Scheduler gave up)',
       this.dailyScan.deadLetters,
     );
+    // Created after every function so that both cover all of them (see winbackFunctions).
+    const workflows = [this.dailyScan, this.recallWorkflow].map((w) => ({
+      name: w.node.id,
+      stateMachine: w.stateMachine,
+    }));
+    new OperationsDashboard(this, 'Dashboard', { workflows, api: this.api.api, tables: t });
+    new OperationsAlarms(this, 'OperationsAlarms', {
+      topic: this.operators.topic,
+      dailyScan: this.dailyScan.stateMachine,
+      api: this.api.api,
+      sendFunction: this.recallWorkflow.sendFunction,
+    });
     acknowledgeNagFindings(this);
   }
 }

@@ -153,6 +153,32 @@ export const PolicySchema = z.strictObject({
       holdoutShare: share.default(0.05),
       relapseWatchDays: days.default(30),
       birthdayWindowDays: days.default(7),
+      /**
+       * When on, a recall skips its SMS step for a (lifecycle, level) segment whose matured SMS-step
+       * uplift interval lies entirely below `minSmsUpliftPoints`, with enough sample (see effectiveness.ts).
+       */
+      skipSmsWithoutUplift: z.boolean().default(false),
+      minSmsUpliftPoints: z.number().min(-100).max(100).default(0),
+    })
+    .prefault({}),
+  /**
+   * Unit prices for the report's cost figures, in whole fen. Defaults (docs/operations.md, "Cost"):
+   * SMS ¥0.05, a mainland marketing SMS at list price (Alibaba Cloud SMS ¥0.045 a message, rounded up);
+   * push and in-app 0 (End User Messaging push is US$1 per million, in-app is our own table write).
+   */
+  cost: z
+    .strictObject({
+      smsFen: fen.default(5),
+      pushFen: fen.default(0),
+      inAppFen: fen.default(0),
+      /** Step Functions Standard, US$0.025 per 1,000 state transitions, at ¥7.2 per US$: 18 fen. */
+      per1000TransitionsFen: fen.default(18),
+    })
+    .prefault({}),
+  uplift: z
+    .strictObject({
+      /** Below this many matured draws in either arm, the report says "not enough data yet". */
+      minSamplePerArm: z.number().int().positive().default(100),
     })
     .prefault({}),
 });

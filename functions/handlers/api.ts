@@ -9,12 +9,13 @@ import { documentClient, stepFunctionsClient } from '../adapters/clients.ts';
 import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { Inbox } from '../adapters/inbox.ts';
 import { JobRepository } from '../adapters/job-repository.ts';
-import { createLogger, type WinbackLogger } from '../adapters/logger.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
 import { Rewards } from '../adapters/rewards.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
 import { API_ROUTES, MAX_BODY_BYTES } from '../domain/api-schemas.ts';
+import { eventMetrics } from '../domain/metrics.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ActivityDeps } from '../use-cases/record-activity.ts';
 import type { StartRecallDeps } from '../use-cases/start-recall.ts';
@@ -23,6 +24,7 @@ import { bodyLimit, errorResponses, jsonBody } from './api/middleware.ts';
 import { parseRequest } from './api/request.ts';
 import { Router } from './api/router.ts';
 import { type RouteContext, type RouteHandlers, routeHandlers } from './api/routes.ts';
+import { observed, powertools, publish } from './powertools.ts';
 
 /** What the API runs against: the Lambda wires AWS adapters, `winback serve` the embedded runtime's. */
 export interface ApiDeps {
@@ -161,14 +163,19 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
   };
 }
 
-const logger = createLogger('winback-api');
+const tools = powertools('winback-api');
 let api: ApiHandler | undefined;
 
 /** The Lambda entry point: deps built once per container, on the first request. */
-export const handler = async (
-  event: APIGatewayProxyEvent,
-  context: Context,
-): Promise<APIGatewayProxyResult> => {
-  api ??= createApi(apiDepsFromEnv(process.env, logger));
-  return api(event, context);
-};
+export const handler = observed<APIGatewayProxyEvent, APIGatewayProxyResult>(tools).handler(
+  async (event, context) => {
+    api ??= createApi(apiDepsFromEnv(process.env, tools.logger));
+    const reply = await api(event, context);
+    // An accepted batch answers per event; those answers are the applied/duplicate/rejected counts.
+    if (event.httpMethod === 'POST' && requestPath(event) === '/events' && reply.statusCode === 200) {
+      const results = (JSON.parse(reply.body) as { results?: { status: string }[] }).results ?? [];
+      publish(tools.metrics, eventMetrics(results));
+    }
+    return reply;
+  },
+);

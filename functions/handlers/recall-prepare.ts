@@ -1,10 +1,10 @@
-import middy from '@middy/core';
 import { z } from 'zod';
-import { createLogger } from '../adapters/logger.ts';
 import { ESCALATION } from '../domain/assessment.ts';
+import { recallStartMetrics } from '../domain/metrics.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
 import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
+import { observed, powertools, publish } from './powertools.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
 
 export const RecallStartSchema = z.object({
@@ -30,10 +30,13 @@ export function parseRecallStart(event: unknown): RecallStart {
 export const prepareHandler = (event: unknown, deps: RecallStepDeps): Promise<PreparedRecall> =>
   prepareRecall(parseRecallStart(event), deps);
 
-const logger = createLogger('winback-recall');
+const tools = powertools('winback-recall');
 let deps: RecallStepDeps | undefined;
 
-export const handler = middy<unknown, PreparedRecall>().handler(async (event) => {
-  deps ??= recallStepDepsFromEnv(process.env, logger);
-  return prepareHandler(event, deps);
+export const handler = observed<unknown, PreparedRecall>(tools).handler(async (event) => {
+  deps ??= recallStepDepsFromEnv(process.env, tools.logger);
+  const start = parseRecallStart(event);
+  const prepared = await prepareRecall(start, deps);
+  publish(tools.metrics, recallStartMetrics(start.trigger, prepared.holdout));
+  return prepared;
 });

@@ -1,18 +1,28 @@
-import middy from '@middy/core';
-import { createLogger } from '../adapters/logger.ts';
+import { DeliveryFailedError } from '../adapters/delivery.ts';
+import { deliveryFailureMetrics, sendMetrics } from '../domain/metrics.ts';
 import {
   type RecallStepDeps,
   type SendStepInput,
   type SendStepResult,
   sendStep,
 } from '../use-cases/recall-steps.ts';
+import { observed, powertools, publish } from './powertools.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
 
-const logger = createLogger('winback-recall');
+const tools = powertools('winback-recall');
+const { logger, metrics } = tools;
 let deps: RecallStepDeps | undefined;
 
 /** Input is built by the state machine from its own state, so it is typed, not re-validated. */
-export const handler = middy<SendStepInput, SendStepResult>().handler(async (event) => {
+export const handler = observed<SendStepInput, SendStepResult>(tools).handler(async (event) => {
   deps ??= recallStepDepsFromEnv(process.env, logger);
-  return sendStep(event, deps);
+  const invokedAt = deps.now().toISOString();
+  try {
+    const result = await sendStep(event, deps);
+    publish(metrics, sendMetrics(result, invokedAt));
+    return result;
+  } catch (error) {
+    if (error instanceof DeliveryFailedError) publish(metrics, deliveryFailureMetrics(event.channel));
+    throw error;
+  }
 });

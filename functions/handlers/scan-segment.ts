@@ -1,9 +1,7 @@
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
 import { documentClient } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
-import { createLogger } from '../adapters/logger.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import type { ScanTotals } from '../domain/analytics.ts';
 import { describeIssues, formatIssues } from '../domain/user.ts';
@@ -15,6 +13,7 @@ import {
   scanSegment,
 } from '../use-cases/scan-segment.ts';
 import { ScheduledRecalls } from '../use-cases/start-recall.ts';
+import { observed, powertools } from './powertools.ts';
 import { startRecallDepsFromEnv } from './wiring.ts';
 
 export const ScanSegmentEventSchema = z.object({
@@ -49,7 +48,8 @@ export async function scanSegmentHandler(
   return scanSegment(parsed.data, { ...deps, remainingMs });
 }
 
-const logger = createLogger('winback-scan');
+const tools = powertools('winback-scan');
+const { logger } = tools;
 let deps: Omit<ScanSegmentDeps, 'remainingMs'> | undefined;
 
 function depsFromEnv(): Omit<ScanSegmentDeps, 'remainingMs'> {
@@ -63,7 +63,7 @@ function depsFromEnv(): Omit<ScanSegmentDeps, 'remainingMs'> {
   };
 }
 
-export const handler = middy<unknown, ScanSegmentResult>().handler(async (event, context) => {
+export const handler = observed<unknown, ScanSegmentResult>(tools).handler(async (event, context) => {
   deps ??= depsFromEnv();
   return scanSegmentHandler(event, deps, context);
 });

@@ -1,10 +1,11 @@
-import middy from '@middy/core';
 import { snsClient } from '../adapters/clients.ts';
 import { ENV, requireEnv } from '../adapters/environment.ts';
-import { createLogger, type WinbackLogger } from '../adapters/logger.ts';
+import type { WinbackLogger } from '../adapters/logger.ts';
 import { type OperatorNotifier, SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
 import { formatTotals, mergeTotals, type ScanTotals } from '../domain/analytics.ts';
+import { scanMetrics } from '../domain/metrics.ts';
 import type { InvalidRecord, ScanSegmentResult } from '../use-cases/scan-segment.ts';
+import { observed, powertools, publish } from './powertools.ts';
 
 export interface FailedSegment {
   segment: number;
@@ -14,6 +15,8 @@ export interface FailedSegment {
 
 export interface ScanSummaryEvent {
   asOf: string;
+  /** The execution's start (`$$.Execution.StartTime`), for the scan's duration; `asOf` when absent. */
+  startedAt?: string;
   segments: (ScanSegmentResult | FailedSegment)[];
 }
 
@@ -35,6 +38,8 @@ export interface ScanSummary {
 export interface ScanSummaryDeps {
   notifier: OperatorNotifier;
   logger: WinbackLogger;
+  /** Sees the run's totals before the digest goes out, also for a run with failed segments. */
+  observe?: (totals: ScanTotals) => void;
 }
 
 /** Folds the segments' totals into the run's summary and sends operators the daily digest. */
@@ -47,6 +52,7 @@ export async function scanSummaryHandler(
   const finished = event.segments.filter((s): s is ScanSegmentResult => !isFailed(s));
   const failed = event.segments.filter(isFailed);
   const totals = mergeTotals(finished.map((s) => s.totals));
+  deps.observe?.(totals);
   const invalidRecords = finished.flatMap((s) => s.invalidRecords ?? []).slice(0, 50);
   let digest = formatTotals(totals, `winback daily assessment, as of ${event.asOf}`);
   if (invalidRecords.length > 0) {
@@ -76,13 +82,15 @@ export async function scanSummaryHandler(
   return { asOf: event.asOf, totals, invalidRecords, digest };
 }
 
-const logger = createLogger('winback-scan-summary');
-let deps: ScanSummaryDeps | undefined;
+const tools = powertools('winback-scan-summary');
+let notifier: OperatorNotifier | undefined;
 
-export const handler = middy<ScanSummaryEvent, ScanSummary>().handler(async (event) => {
-  deps ??= {
-    notifier: new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn)),
-    logger,
-  };
-  return scanSummaryHandler(event, deps);
+export const handler = observed<ScanSummaryEvent, ScanSummary>(tools).handler(async (event) => {
+  notifier ??= new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn));
+  return scanSummaryHandler(event, {
+    notifier,
+    logger: tools.logger,
+    observe: (totals) =>
+      publish(tools.metrics, scanMetrics(totals, event.startedAt ?? event.asOf, new Date().toISOString())),
+  });
 });

@@ -54,7 +54,11 @@ const DOCUMENTED_DEFAULTS = {
     holdoutShare: 0.05,
     relapseWatchDays: 30,
     birthdayWindowDays: 7,
+    skipSmsWithoutUplift: false,
+    minSmsUpliftPoints: 0,
   },
+  cost: { smsFen: 5, pushFen: 0, inAppFen: 0, per1000TransitionsFen: 18 },
+  uplift: { minSamplePerArm: 100 },
 };
 
 function thrown(fn: () => unknown): unknown {
