@@ -546,14 +546,19 @@ describe('operators', () => {
     });
   });
 
-  it('are alarmed on any failed execution of either state machine', () => {
+  it('are alarmed on any failed or timed-out execution of either state machine', () => {
     const topic = logicalIdOf('AWS::SNS::Topic', 'winback:topic', 'Operators');
-    // Two failed-execution alarms and the scheduler's dead-letter alarm (test/cdk/faults.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    for (const workflow of ['DailyScan', 'Recall']) {
+    // Failed and timed-out executions of each machine, and the scheduler's dead-letter alarm (test/cdk/faults.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    for (const [workflow, metric] of [
+      ['DailyScan', 'ExecutionsFailed'],
+      ['Recall', 'ExecutionsFailed'],
+      ['DailyScan', 'ExecutionsTimedOut'],
+      ['Recall', 'ExecutionsTimedOut'],
+    ] as const) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',
-        MetricName: 'ExecutionsFailed',
+        MetricName: metric,
         Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId(workflow) } }],
         Statistic: 'Sum',
         Threshold: 1,
