@@ -3,9 +3,10 @@ import { ESCALATION } from '../domain/assessment.ts';
 import { recallStartMetrics } from '../domain/metrics.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
 import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
+import { type PacingDeps, pacePrepared } from '../use-cases/pace-send.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
 import { observed, powertools, publish } from './powertools.ts';
-import { recallStepDepsFromEnv } from './wiring.ts';
+import { pacingDepsFromEnv, recallStepDepsFromEnv } from './wiring.ts';
 
 export const RecallStartSchema = z.object({
   recallId: z.string().min(1).max(80),
@@ -32,11 +33,14 @@ export const prepareHandler = (event: unknown, deps: RecallStepDeps): Promise<Pr
 
 const tools = powertools('winback-recall');
 let deps: RecallStepDeps | undefined;
+let pacing: PacingDeps | undefined;
 
 export const handler = observed<unknown, PreparedRecall>(tools).handler(async (event) => {
   deps ??= recallStepDepsFromEnv(process.env, tools.logger);
+  pacing ??= pacingDepsFromEnv(process.env, tools.logger);
   const start = parseRecallStart(event);
   const prepared = await prepareRecall(start, deps);
   publish(tools.metrics, recallStartMetrics(start.trigger, prepared.holdout));
-  return prepared;
+  // The first send waits for a claimed slot, not for the same instant as every recall of the morning.
+  return pacePrepared(start.userId, prepared, pacing);
 });

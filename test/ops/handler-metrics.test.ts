@@ -77,6 +77,7 @@ beforeAll(async () => {
     REWARDS_TABLE: named('Rewards'),
     EVENTS_TABLE: named('Events'),
     JOBS_TABLE: named('Jobs'),
+    SEND_SLOTS_TABLE: named('SendSlots'),
     OPERATOR_TOPIC_ARN: 'arn:aws:sns:local:123456789012:operators',
     RECALL_STATE_MACHINE_ARN: 'arn:aws:states:local:123456789012:stateMachine:Recall',
     WINBACK_POLICY: JSON.stringify({ recall: { holdoutShare: 1 } }),
