@@ -1,8 +1,9 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { documentClient } from '../adapters/clients.ts';
+import { documentClient, s3Client } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
+import { S3LakeWriter } from '../adapters/lake.ts';
 import { createLogger } from '../adapters/logger.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import type { ScanTotals } from '../domain/analytics.ts';
@@ -25,6 +26,7 @@ export const ScanSegmentEventSchema = z.object({
   // Produced by this function on the previous hand-over; trusted as is.
   totals: z.custom<ScanTotals>((v) => typeof v === 'object' && v !== null).optional(),
   invalidRecords: z.array(z.custom<InvalidRecord>((v) => typeof v === 'object' && v !== null)).optional(),
+  page: z.number().int().nonnegative().optional(),
 });
 
 export class InvalidScanEventError extends Error {
@@ -60,7 +62,14 @@ function depsFromEnv(): Omit<ScanSegmentDeps, 'remainingMs'> {
       ? new ScheduledRecalls(startRecallDepsFromEnv(process.env, logger))
       : noRecalls,
     logger,
+    ...lakeFromEnv(process.env),
   };
+}
+
+/** History goes to the lake bucket when the stack names one. */
+function lakeFromEnv(env: NodeJS.ProcessEnv): Pick<ScanSegmentDeps, 'lake'> {
+  const bucket = env[ENV.lakeBucket];
+  return bucket ? { lake: new S3LakeWriter(s3Client(), bucket) } : {};
 }
 
 export const handler = middy<unknown, ScanSegmentResult>().handler(async (event, context) => {
