@@ -31,6 +31,10 @@ Commands
                             Print the user's recall history (or one recall) step by step with timestamps.
   serve [--port 8080] [--data-dir DIR] [--day-seconds S] [--insecure-local]
                             Serve the HTTP API on 127.0.0.1 (needs WINBACK_API_TOKEN).
+  backfill --users FILE --events FILE --from YYYY-MM-DD --to YYYY-MM-DD --data-dir DIR [--policy FILE]
+                            Rebuild past days of assessment history into DIR/lake from profiles (as of
+                            the start of the history) and an activity event log (POST /events shape,
+                            any order); bad lines are named (file, line, field) and skipped; exit 1 if any.
   help                      This text.
 `;
 
@@ -72,6 +76,9 @@ export async function main(argv: string[]): Promise<number> {
       policy: { type: 'string' },
       segments: { type: 'string' },
       input: { type: 'string' },
+      events: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       port: { type: 'string' },
       'day-seconds': { type: 'string' },
       'insecure-local': { type: 'boolean' },
@@ -157,6 +164,25 @@ export async function main(argv: string[]): Promise<number> {
         token: process.env.WINBACK_API_TOKEN,
       });
     }
+    case 'backfill': {
+      const { runBackfill } = await import('./commands/backfill.ts');
+      if (!values.users || !values.events || !values.from || !values.to)
+        throw new UsageError('backfill needs --users FILE --events FILE --from YYYY-MM-DD --to YYYY-MM-DD');
+      const result = await runBackfill({
+        users: values.users,
+        events: values.events,
+        from: values.from,
+        to: values.to,
+        dataDir: needDataDir(dataDir, 'backfill'),
+        policy: values.policy ? await loadPolicyFile(values.policy) : undefined,
+        stderr: process.stderr,
+        progress: process.stderr,
+      });
+      process.stderr.write(
+        `backfilled ${result.days} days of ${result.users} users (${result.rows} snapshot rows, ${result.events} events) in ${result.seconds.toFixed(1)} s; ${result.bad} bad lines\n`,
+      );
+      return result.exitCode;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -167,6 +193,7 @@ try {
 } catch (error) {
   if (
     error instanceof UsageError ||
+    (error as Error).name === 'BackfillUsageError' ||
     ((error as Error).name === 'TypeError' && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS'))
   ) {
     process.stderr.write(`winback: ${(error as Error).message}\nRun "winback help" for usage.\n`);
