@@ -58,14 +58,20 @@ export function dayOfNumber(n: number): string {
 const dayFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /** The calendar day of an instant in a time zone (the scan's day, which in Shanghai starts at 16:00 UTC). */
+let lastDay = { atMs: Number.NaN, timeZone: '', day: '' };
+
 export function dayInZone(atMs: number, timeZone: string): string {
+  // A scan asks for the same instant once per user: remember the last answer.
+  if (atMs === lastDay.atMs && timeZone === lastDay.timeZone) return lastDay.day;
   let f = dayFormatters.get(timeZone);
   if (!f) {
     // en-CA formats as YYYY-MM-DD.
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
     dayFormatters.set(timeZone, f);
   }
-  return f.format(new Date(atMs));
+  const day = f.format(new Date(atMs));
+  lastDay = { atMs, timeZone, day };
+  return day;
 }
 
 /** Minutes the zone's wall clock is ahead of UTC at the instant. */

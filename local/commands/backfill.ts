@@ -83,6 +83,11 @@ export class EventLog {
 
   /** Applies the user's not yet applied events that happened strictly before `beforeMs`. */
   applyBefore(userIndex: number, user: UserRecord, beforeMs: number): void {
+    this.takeBefore(userIndex, beforeMs, (event) => applyEvent(user, event));
+  }
+
+  /** Hands over (and consumes) the user's not yet taken events strictly before `beforeMs`, in time order. */
+  takeBefore(userIndex: number, beforeMs: number, visit: (event: HistoryEvent) => void): void {
     let c = this.cursor[userIndex]!;
     const end = this.end[userIndex]!;
     while (c < end) {
@@ -90,8 +95,7 @@ export class EventLog {
       const atMs = this.at[e]!;
       if (atMs >= beforeMs) break;
       const kind = this.kind[e]!;
-      applyEvent(
-        user,
+      visit(
         kind === 0
           ? { type: 'login', atMs }
           : kind === 3
