@@ -5,6 +5,7 @@ import { ENV } from '../functions/adapters/environment.ts';
 import { type Policy, parsePolicy } from '../functions/domain/policy.ts';
 import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
+import { Lake } from './lake.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
 import { Operators } from './operators.ts';
 import { type RecallDeliveryConfig, RecallWorkflow, recallStateMachineName } from './recall-workflow.ts';
@@ -35,6 +36,8 @@ export class WinbackStack extends Stack {
   readonly dailyScan: DailyScan;
   readonly recallWorkflow: RecallWorkflow;
   readonly api: WinbackApi;
+  /** History bucket, Glue database and Athena workgroup: what the report step queries. */
+  readonly lake: Lake;
 
   constructor(scope: Construct, id: string, props: WinbackStackProps = {}) {
     super(scope, id, props);
@@ -95,6 +98,10 @@ export class WinbackStack extends Stack {
       recallStateMachine: this.recallWorkflow.stateMachine,
       policyJson,
     });
+
+    this.lake = new Lake(this, 'Lake');
+    this.lake.bindSnapshotWriter(this.dailyScan.scanFunction);
+    this.lake.bindFeedbackWriter(this.api.handler);
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);
