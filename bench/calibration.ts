@@ -1,30 +1,51 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants } from 'node:zlib';
-import { LocalLakeWriter } from '/work/wt-lake/functions/adapters/lake.ts';
-import { parsePolicy } from '/work/wt-lake/functions/domain/policy.ts';
-import { dayOfNumber, dayNumber, scanInstant } from '/work/wt-lake/functions/domain/snapshot.ts';
-import { historyInMemory } from '/work/wt-lake/local/behaviour.ts';
-import { backfillDays } from '/work/wt-lake/local/commands/backfill.ts';
-import { calibrate } from '/work/wt-lake/local/calibration.ts';
+import { LocalLakeWriter } from '../functions/adapters/lake.ts';
+import { parsePolicy } from '../functions/domain/policy.ts';
+import { dayNumber, dayOfNumber, scanInstant } from '../functions/domain/snapshot.ts';
+import { historyInMemory } from '../local/behaviour.ts';
+import { calibrate } from '../local/calibration.ts';
+import { backfillDays } from '../local/commands/backfill.ts';
 
+/**
+ * `npx tsx bench/calibration.ts`: the demo's synthetic base (10,000 users, seed 42) over 120 days,
+ * backfilled with the default policy (or POLICY='{"warnings":{...}}'), and the playbook targets and
+ * warning backtest measured on that lake with DuckDB. USERS overrides the size.
+ */
 const policy = parsePolicy(process.env.POLICY ? JSON.parse(process.env.POLICY) : {});
 const live = '2026-11-24';
-const days = 120;
-const from = dayOfNumber(dayNumber(live) - days);
+const from = dayOfNumber(dayNumber(live) - 120);
 const to = dayOfNumber(dayNumber(live) - 1);
-let t = performance.now();
-const h = historyInMemory({ count: Number(process.env.N ?? 10000), seed: 42, from: new Date(scanInstant(from, '09:00', 'Asia/Shanghai')), until: new Date(scanInstant(live, '09:00', 'Asia/Shanghai')) });
-console.log('generate', (performance.now() - t).toFixed(0), 'ms', h.events.size, 'events');
-const dir = await mkdtemp(join(tmpdir(), 'calib-'));
-t = performance.now();
-const r = await backfillDays({ users: h.users, events: h.events, from, to, policy, lake: new LocalLakeWriter(dir, { level: constants.Z_BEST_SPEED }) });
-console.log('backfill', (performance.now() - t).toFixed(0), 'ms', r);
-t = performance.now();
-const c = await calibrate(dir);
-console.log('calibrate', (performance.now() - t).toFixed(0), 'ms');
-const { churnRateByStageAndChannel, loginThresholds, ...rest } = c;
-console.log(JSON.stringify(rest, null, 1));
-for (const x of churnRateByStageAndChannel) console.log(x.stage, x.channel, x.users, x.churnRate.toFixed(3));
-for (const x of loginThresholds) console.log(x.days, x.precision.toFixed(3), x.recall.toFixed(3), x.flaggedShare.toFixed(3));
+const at = (day: string) => new Date(scanInstant(day, '09:00', 'Asia/Shanghai'));
+const h = historyInMemory({
+  count: Number(process.env.USERS ?? 10_000),
+  seed: 42,
+  from: at(from),
+  until: at(live),
+});
+const dir = await mkdtemp(join(tmpdir(), 'winback-calibration-'));
+try {
+  await backfillDays({
+    users: h.users,
+    events: h.events,
+    from,
+    to,
+    policy,
+    lake: new LocalLakeWriter(dir, { level: 1 }),
+  });
+  const { churnRateByStageAndChannel, loginThresholds, ...figures } = await calibrate(dir);
+  console.log(JSON.stringify(figures, null, 2));
+  console.log('\nchurn rate by stage × channel on', figures.asOfDay);
+  for (const x of churnRateByStageAndChannel)
+    console.log(
+      `  ${x.stage.padEnd(7)} ${x.channel.padEnd(20)} ${String(x.users).padStart(6)} ${(100 * x.churnRate).toFixed(1)}%`,
+    );
+  console.log('\nlogin threshold (days) → precision, recall, flagged share of user-days');
+  for (const x of loginThresholds)
+    console.log(
+      `  > ${String(x.days).padStart(2)}  ${x.precision.toFixed(3)}  ${x.recall.toFixed(3)}  ${x.flaggedShare.toFixed(3)}`,
+    );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}

@@ -10,6 +10,7 @@ import { createDynamoClients, startDynamoServer } from '../local/dynamo-server.t
 import { generateUsers } from '../local/seed.ts';
 import { synthTemplate } from '../local/synth.ts';
 import { ensureTables, tablesFromTemplate } from '../local/template.ts';
+import { backfillBench } from './backfill.ts';
 import { recallBench } from './recall-paths.ts';
 
 /**
@@ -157,6 +158,8 @@ async function main(): Promise<void> {
       );
     }
 
+    const lake = await backfillBench();
+
     const results = {
       generatedAt: new Date().toISOString(),
       users: USERS,
@@ -171,6 +174,7 @@ async function main(): Promise<void> {
       firstScanOverRawScanRatio: Number((cold.ms / firstRaw.ms).toFixed(3)),
       recallPaths: recall.paths,
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
+      ...lake,
     };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

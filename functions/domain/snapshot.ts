@@ -102,6 +102,9 @@ export function scanInstant(day: string, localTime: string, timeZone: string): n
   return at;
 }
 
+// Every row of a scan has the same day.
+let lastNumbered = { day: '', n: 0 };
+
 /** The contract row for one assessed user. `asOf` is the scan instant; `timeZone` names its day. */
 export function snapshotRow(
   user: UserRecord,
@@ -111,13 +114,14 @@ export function snapshotRow(
 ): SnapshotRow {
   const now = typeof asOf === 'number' ? asOf : asOf.getTime();
   const day = dayInZone(now, timeZone);
+  if (day !== lastNumbered.day) lastNumbered = { day, n: dayNumber(day) };
   const registeredMs = Date.parse(user.registeredAt);
   const loginMs = user.lastLoginAt === undefined ? registeredMs : Date.parse(user.lastLoginAt);
   const reasonCodes: string[] = [];
   for (const r of assessment.reasons) reasonCodes.push(r.code);
   return {
     day,
-    dayNumber: dayNumber(day),
+    dayNumber: lastNumbered.n,
     userId: user.userId,
     status: assessment.status,
     level: assessment.level,
