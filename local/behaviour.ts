@@ -26,11 +26,11 @@ export const BEHAVIOUR = {
   longBreak: { chance: 0.1, min: 16, max: 28 },
   /** Chance, after a session, of disengaging: [no investment, 1–2, 3–9, 10+] by channel. */
   hazard: {
-    distribution: [0.34, 0.05, 0.006, 0.004],
-    ads: [0.22, 0.06, 0.006, 0.004],
-    finance_supermarket: [0.18, 0.06, 0.006, 0.004],
-    invite: [0.14, 0.15, 0.02, 0.012],
-    organic: [0.1, 0.045, 0.004, 0.003],
+    distribution: [0.34, 0.05, 0.005, 0.004],
+    ads: [0.22, 0.06, 0.005, 0.004],
+    finance_supermarket: [0.18, 0.06, 0.005, 0.004],
+    invite: [0.14, 0.15, 0.016, 0.012],
+    organic: [0.1, 0.045, 0.0035, 0.003],
   } as Record<string, readonly [number, number, number, number]>,
   /** Chance a session brings an investment, before and after the first one. */
   investChance: { first: 0.3, later: 0.45 },
@@ -147,7 +147,8 @@ function buildHistory(index: number, opts: HistoryOptions): UserHistory {
     if (!engaged) {
       // Days until a spontaneous return: geometric in the daily chance.
       const wait = Math.ceil(Math.log(1 - d.float()) / Math.log(1 - b.returnDaily));
-      t += wait * MS_PER_DAY + Math.floor(d.float() * 12) * MS_PER_HOUR;
+      // Away at least as long as an engaged user's longest usual gap: a shorter absence is no return.
+      t += (b.gapDays.max + wait) * MS_PER_DAY + Math.floor(d.float() * 12) * MS_PER_HOUR;
       engaged = true;
       if (t >= endMs) break;
     } else {
