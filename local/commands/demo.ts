@@ -46,8 +46,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       // The base with its past: history days backfilled into the lake, users stored as of today.
       history = await seedWithHistory(rt, { users: opts.users, seed: opts.seed, asOf: opts.asOf });
       say(
-        `seeded ${opts.users} users with ${history.backfilledDays} days of history (${history.rows} snapshot rows in ${rt.lakeDir}) in ${history.seconds.toFixed(1)} s`,
+        `seeded ${opts.users} users with ${history.backfilledDays} days of history (${history.rows} snapshot rows)`,
       );
+      // Paths and times differ between runs; stdout stays comparable.
+      process.stderr.write(`history backfilled into ${rt.lakeDir} in ${history.seconds.toFixed(1)} s\n`);
     }
 
     const simulator = new UserSimulator(rt, opts.seed);
@@ -92,7 +94,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     // TODO(integrator): write the report here with the report helper's function, e.g.
     //   const report = await writeReport({ lakeDir: rt.lakeDir, outDir: opts.dataDir ?? dirname(rt.lakeDir) });
     //   say(`report: ${pathToFileURL(report.htmlPath)}`);
-    say(`history: ${rt.lakeDir} (snapshots/day=…/*.jsonl.gz)`);
+    process.stderr.write(`history: ${rt.lakeDir} (snapshots/day=…/*.jsonl.gz)\n`);
     say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await rt.stop();
