@@ -139,7 +139,7 @@ export class Lake extends Construct {
           },
         },
       });
-      t.addDependency(this.database);
+      t.node.addDependency(this.database);
       return t;
     };
     this.tables = {
