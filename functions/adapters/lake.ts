@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { constants, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, gzip, gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
 export type LakeTable = 'snapshots' | 'feedback';
@@ -41,6 +42,18 @@ export function encodeRows(rows: readonly object[], level: number = constants.Z_
   return gzipSync(text, { level });
 }
 
+const gzipAsync = promisify(gzip);
+
+/** As encodeRows, with the compression on libuv's thread pool: the caller's thread builds the next part meanwhile. */
+export async function encodeRowsAsync(
+  rows: readonly object[],
+  level: number = constants.Z_DEFAULT_COMPRESSION,
+): Promise<Buffer> {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return gzipAsync(text, { level });
+}
+
 export interface LakeWriterOptions {
   /** zlib level; see encodeRows. */
   level?: number;
@@ -59,7 +72,7 @@ export class LocalLakeWriter implements LakeWriter {
     await mkdir(dirname(path), { recursive: true });
     // A reader (or a crash) never sees half a file: rename replaces the old object in one step.
     const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, encodeRows(rows, this.options.level));
+    await writeFile(temporary, await encodeRowsAsync(rows, this.options.level));
     await rename(temporary, path);
   }
 }
@@ -82,7 +95,7 @@ export class S3LakeWriter implements LakeWriter {
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: `${this.prefix}${partKey(table, day, part)}`,
-        Body: encodeRows(rows, this.options.level),
+        Body: await encodeRowsAsync(rows, this.options.level),
         // Not Content-Encoding: gzip, or HTTP clients would unpack it and Athena's reader would not.
         ContentType: 'application/gzip',
       }),

@@ -137,6 +137,8 @@ export async function backfillDays(input: BackfillCoreInput): Promise<{ days: nu
   const first = dayNumber(input.from);
   const last = dayNumber(input.to);
   let rows = 0;
+  // One part in flight: it is compressed and written while the next one is built.
+  let writing: Promise<void> = Promise.resolve();
   for (let n = first; n <= last; n++) {
     const day = dayOfNumber(n);
     const scanMs = scanInstant(day, policy.scan.localTime, policy.scan.timeZone);
@@ -150,11 +152,13 @@ export async function backfillDays(input: BackfillCoreInput): Promise<{ days: nu
         if (registeredMs[i]! >= scanMs) continue;
         part.push(snapshotRow(user, assess(user, policy, asOf), scanMs, policy.scan.timeZone));
       }
-      await lake.writePart('snapshots', day, `backfill-${String(chunk).padStart(4, '0')}`, part);
+      await writing;
+      writing = lake.writePart('snapshots', day, `backfill-${String(chunk).padStart(4, '0')}`, part);
       rows += part.length;
       input.onProgress?.(end - chunk * chunkSize);
     }
   }
+  await writing;
   return { days: last - first + 1, rows };
 }
 
