@@ -10,6 +10,7 @@ import { createDynamoClients, startDynamoServer } from '../local/dynamo-server.t
 import { generateUsers } from '../local/seed.ts';
 import { synthTemplate } from '../local/synth.ts';
 import { ensureTables, tablesFromTemplate } from '../local/template.ts';
+import { backfillBench } from './backfill.ts';
 import { pacingBench, printPacing } from './pacing.ts';
 import { recallBench } from './recall-paths.ts';
 
@@ -162,6 +163,7 @@ async function main(): Promise<void> {
     // A simulation, no store: 200,000 recalls' sends paced against the per-second limits.
     const pacing = pacingBench({ recalls: Number(process.env.PACING_RECALLS ?? 200_000) });
     printPacing(pacing);
+    const lake = await backfillBench();
 
     const results = {
       generatedAt: new Date().toISOString(),
@@ -178,6 +180,7 @@ async function main(): Promise<void> {
       recallPaths: recall.paths,
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
       pacing,
+      ...lake,
     };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -7,6 +7,7 @@ import { ContentError, checkContent, DEFAULT_CONTENT } from '../functions/domain
 import { WinbackApi } from './api.ts';
 import { DailyScan } from './daily-scan.ts';
 import { OperationsDashboard } from './dashboard.ts';
+import { Lake } from './lake.ts';
 import { acknowledgeNagFindings } from './nag-acknowledgments.ts';
 import { Operators } from './operators.ts';
 import { OperationsAlarms } from './ops-alarms.ts';
@@ -38,6 +39,8 @@ export class WinbackStack extends Stack {
   readonly dailyScan: DailyScan;
   readonly recallWorkflow: RecallWorkflow;
   readonly api: WinbackApi;
+  /** History bucket, Glue database and Athena workgroup: what the report step queries. */
+  readonly lake: Lake;
 
   constructor(scope: Construct, id: string, props: WinbackStackProps = {}) {
     super(scope, id, props);
@@ -102,6 +105,10 @@ export class WinbackStack extends Stack {
       recallStateMachine: this.recallWorkflow.stateMachine,
       policyJson,
     });
+
+    this.lake = new Lake(this, 'Lake');
+    this.lake.bindSnapshotWriter(this.dailyScan.scanFunction);
+    this.lake.bindFeedbackWriter(this.api.handler);
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);

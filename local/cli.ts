@@ -36,6 +36,10 @@ Commands
   content check FILE [--policy FILE]
                             Check a message content file (like config/content.json): every strategy,
                             locale and channel present, known variables only, each SMS one segment.
+  backfill --users FILE --events FILE --from YYYY-MM-DD --to YYYY-MM-DD --data-dir DIR [--policy FILE]
+                            Rebuild past days of assessment history into DIR/lake from profiles (as of
+                            the start of the history) and an activity event log (POST /events shape,
+                            any order); bad lines are named (file, line, field) and skipped; exit 1 if any.
   help                      This text.
 `;
 
@@ -52,6 +56,9 @@ const OPTIONS = {
   policy: { type: 'string' },
   segments: { type: 'string' },
   input: { type: 'string' },
+  events: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
   port: { type: 'string' },
   'day-seconds': { type: 'string' },
   'insecure-local': { type: 'boolean' },
@@ -70,6 +77,7 @@ const COMMAND_OPTIONS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   recall: ['data-dir'],
   serve: ['port', 'data-dir', 'day-seconds', 'insecure-local'],
   content: ['policy'],
+  backfill: ['users', 'events', 'from', 'to', 'data-dir', 'policy'],
 };
 
 /**
@@ -316,6 +324,26 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr,
       );
     }
+    case 'backfill': {
+      const { runBackfill } = await import('./commands/backfill.ts');
+      if (!values.users || !values.events || !values.from || !values.to)
+        throw new UsageError('backfill needs --users FILE --events FILE --from YYYY-MM-DD --to YYYY-MM-DD');
+      const policy = values.policy ? await loadPolicyFile(values.policy) : undefined;
+      const inputs = {
+        users: await readableFile(values.users, '--users'),
+        events: await readableFile(values.events, '--events'),
+        from: values.from,
+        to: values.to,
+      };
+      // The lake lives in the store folder, so backfill marks and locks it like any writer.
+      const result = await withStore(needDataDir(dataDir, 'backfill'), 'create', 'backfill', (dir) =>
+        runBackfill({ ...inputs, dataDir: dir!, policy, stderr: process.stderr, progress: process.stderr }),
+      );
+      process.stderr.write(
+        `backfilled ${result.days} days of ${result.users} users (${result.rows} snapshot rows, ${result.events} events) in ${result.seconds.toFixed(1)} s; ${result.bad} bad lines\n`,
+      );
+      return result.exitCode;
+    }
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -342,8 +370,8 @@ function oneLine(error: unknown): string {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError) {
-    process.stderr.write(`winback: ${error.message}; see "winback help"\n`);
+  if (error instanceof UsageError || (error as Error).name === 'BackfillUsageError') {
+    process.stderr.write(`winback: ${(error as Error).message}; see "winback help"\n`);
     process.exitCode = 2;
   } else {
     process.stderr.write(`winback: ${oneLine(error)}\n`);

@@ -1,6 +1,10 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateTableCommand, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { ActivityLog } from '../functions/adapters/activity-log.ts';
 import { Inbox } from '../functions/adapters/inbox.ts';
+import { type LakeWriter, LocalLakeWriter } from '../functions/adapters/lake.ts';
 import { createQuietLogger, type WinbackLogger } from '../functions/adapters/logger.ts';
 import { MessageLedger } from '../functions/adapters/message-ledger.ts';
 import { RecallRepository, recallStartOf } from '../functions/adapters/recall-repository.ts';
@@ -103,6 +107,9 @@ export class Runtime {
 
   recallWorkflow!: LocalWorkflow;
   scanWorkflow!: LocalWorkflow;
+  /** The embedded lake: `<data-dir>/lake`, or a temporary folder (kept after stop) for in-memory runs. */
+  lakeDir!: string;
+  lake!: LakeWriter;
 
   static async start(opts: RuntimeOptions): Promise<Runtime> {
     const policy = parsePolicy(opts.policy ?? {}, 'policy');
@@ -153,6 +160,10 @@ export class Runtime {
       stateMachinesFromTemplate(template),
       opts.recalls ?? true,
     );
+    runtime.lakeDir = opts.dataDir
+      ? join(opts.dataDir, 'lake')
+      : await mkdtemp(join(tmpdir(), 'winback-lake-'));
+    runtime.lake = new LocalLakeWriter(runtime.lakeDir);
     runtime.wireWorkflows();
     return runtime;
   }
@@ -225,6 +236,7 @@ export class Runtime {
           remainingMs: () => Number.POSITIVE_INFINITY,
           writeConcurrency: SCAN_WRITE_CONCURRENCY,
           onProgress: (n) => this.progress?.(n),
+          lake: this.lake,
         }),
       'scan-summary': (payload) =>
         scanSummaryHandler(payload as Parameters<typeof scanSummaryHandler>[0], {

@@ -90,14 +90,14 @@ export function mulberry32(seed: number): () => number {
  * A well-mixed 32-bit seed for user `index`. Each user draws from its own stream, so user N is the
  * same whatever `count` is and a smaller run is a prefix of a larger one.
  */
-function userSeed(seed: number, index: number): number {
+export function userSeed(seed: number, index: number): number {
   let h = (Math.imul(seed | 0, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b)) >>> 0;
   h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
   h = Math.imul(h ^ (h >>> 15), 0x846ca68b);
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-class Draw {
+export class Draw {
   readonly #next: () => number;
   constructor(seed: number) {
     this.#next = mulberry32(seed);

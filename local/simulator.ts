@@ -1,7 +1,10 @@
+import { forEachLimited } from '../functions/adapters/user-repository.ts';
 import type { RecallChannel } from '../functions/domain/assessment.ts';
+import type { HistoryEvent } from '../functions/domain/history.ts';
 import { MS_PER_DAY, MS_PER_HOUR, toMillis } from '../functions/domain/time.ts';
 import type { SendStepInput, SendStepResult } from '../functions/use-cases/recall-steps.ts';
 import { recordActivity } from '../functions/use-cases/record-activity.ts';
+import type { SeededHistory } from './commands/seed-history.ts';
 import type { Runtime } from './runtime.ts';
 
 /**
@@ -56,9 +59,60 @@ export class UserSimulator {
     );
   }
 
-  /** Organic returns for the users being watched; called once per simulated day. */
+  private history: SeededHistory | undefined;
+  naturalEvents = 0;
+
+  /**
+   * Plays the seeded base's own behaviour on the live days: the logins, investments and balance
+   * changes the behaviour model drew for each user go through the store as the app's backend would
+   * send them, an hour's worth at a time.
+   */
+  follow(history: SeededHistory): void {
+    this.history = history;
+  }
+
+  private scheduleNaturalDay(fromMs: number): void {
+    const history = this.history;
+    if (!history) return;
+    const byHour = new Map<number, { userId: string; index: number; event: HistoryEvent }[]>();
+    for (let i = 0; i < history.users.length; i++) {
+      const userId = history.users[i]!.userId;
+      history.events.takeBefore(i, fromMs + MS_PER_DAY, (event) => {
+        const hour = Math.floor((event.atMs - fromMs) / MS_PER_HOUR) + 1;
+        const list = byHour.get(hour) ?? [];
+        list.push({ userId, index: i, event });
+        byHour.set(hour, list);
+      });
+    }
+    for (const [hour, batch] of byHour) {
+      const at = new Date(fromMs + hour * MS_PER_HOUR).toISOString();
+      void this.rt.clock.until(at).then(() =>
+        this.rt.clock.track(async () => {
+          const users = this.rt.users;
+          await forEachLimited(batch, 16, async ({ userId, index, event }) => {
+            const at = new Date(event.atMs).toISOString();
+            if (event.type === 'login') await users.advanceTime(userId, 'lastLoginAt', at);
+            else if (event.type === 'balance') await users.setBalance(userId, event.balanceFen, at);
+            else {
+              await users.addInvestment(
+                userId,
+                event.amountFen,
+                event.bonusRate,
+                `nat-${index}-${event.atMs}`,
+              );
+              await users.advanceTime(userId, 'lastInvestAt', at);
+            }
+            this.naturalEvents++;
+          });
+        }),
+      );
+    }
+  }
+
+  /** Organic returns for the users being watched, and the base's own behaviour; called once per simulated day. */
   dailyOrganicReturns(day: string): void {
     const now = this.rt.clock.nowMs();
+    this.scheduleNaturalDay(now);
     for (const [userId, until] of this.watched) {
       if (now > until) {
         this.watched.delete(userId);

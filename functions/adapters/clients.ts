@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PinpointClient } from '@aws-sdk/client-pinpoint';
 import { PinpointSMSVoiceV2Client } from '@aws-sdk/client-pinpoint-sms-voice-v2';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -53,4 +54,12 @@ export function pinpointClient(): PinpointClient {
 export function smsVoiceClient(): PinpointSMSVoiceV2Client {
   smsVoice ??= new PinpointSMSVoiceV2Client(SEND_ONCE);
   return smsVoice;
+}
+
+let s3: S3Client | undefined;
+
+/** The lake's writes are whole-object puts that may be retried safely, so the SDK's adaptive retries apply. */
+export function s3Client(): S3Client {
+  s3 ??= new S3Client({ maxAttempts: 5, retryMode: 'adaptive' });
+  return s3;
 }

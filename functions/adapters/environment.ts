@@ -44,4 +44,6 @@ export const ENV = {
   smsOriginationIdentity: 'SMS_ORIGINATION_IDENTITY',
   smsConfigurationSet: 'SMS_CONFIGURATION_SET',
   policy: 'WINBACK_POLICY',
+  /** The history bucket; the scan writes `snapshots/`, the API `feedback/`. */
+  lakeBucket: 'LAKE_BUCKET',
 } as const;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SEND_RATE_PER_SECOND } from './pacing.ts';
-import { describeIssues, type FieldIssue } from './user.ts';
+import { describeIssues, type FieldIssue, isTimeZone } from './user.ts';
 
 const fen = z.number().int('must be a whole number of fen').nonnegative();
 const days = z.number().int().nonnegative();
@@ -91,11 +91,29 @@ export const PolicySchema = z.strictObject({
     .prefault({}),
   lifecycle: z
     .strictObject({
-      /** Growth needs both this account age and this many investments; anything less is novice. */
+      /**
+       * Growth needs both this account age and this many investments; anything less is novice. As in
+       * the playbook, a novice has not yet made a first investment (or joined under a month ago): with
+       * a higher bar, "85% of churned users made at most two investments" and "novices are about half
+       * of the churned" could not both hold, since every user with two investments would be a novice.
+       */
       growthMinAgeDays: days.default(30),
-      growthMinInvestments: z.number().int().nonnegative().default(3),
+      growthMinInvestments: z.number().int().nonnegative().default(1),
       matureMinAgeDays: days.default(180),
       matureMinInvestments: z.number().int().nonnegative().default(10),
+    })
+    .prefault({}),
+  /**
+   * When the daily scan assesses, in the users' time zone: it names the day of a snapshot row, and
+   * the backfill rebuilds each past day as of this instant (events before it count).
+   */
+  scan: z
+    .strictObject({
+      localTime: clockTime.default('09:00'),
+      timeZone: z
+        .string()
+        .refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Shanghai')
+        .default('Asia/Shanghai'),
     })
     .prefault({}),
   reward: z

@@ -28,7 +28,7 @@ const isoDate = z.iso.date({ message: 'must be a date YYYY-MM-DD' });
 // validates every record daily, and a user base has a handful of distinct zones.
 const knownZones = new Map<string, boolean>();
 
-function isTimeZone(value: string): boolean {
+export function isTimeZone(value: string): boolean {
   let known = knownZones.get(value);
   if (known === undefined) {
     try {

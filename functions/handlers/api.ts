@@ -5,10 +5,11 @@ import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ActivityLog } from '../adapters/activity-log.ts';
-import { documentClient, stepFunctionsClient } from '../adapters/clients.ts';
+import { documentClient, s3Client, stepFunctionsClient } from '../adapters/clients.ts';
 import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { Inbox } from '../adapters/inbox.ts';
 import { JobRepository } from '../adapters/job-repository.ts';
+import { type LakeWriter, S3LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
 import { Rewards } from '../adapters/rewards.ts';
@@ -41,6 +42,8 @@ export interface ApiDeps {
   now: () => Date;
   newJobId?: () => string;
   segments?: { startsPerSecond?: number; concurrency?: number; timeBudgetMs?: number };
+  /** Feedback history; absent when no lake is configured. */
+  lake?: LakeWriter;
 }
 
 export type ApiHandler = (
@@ -160,7 +163,14 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
     policy,
     logger,
     now,
+    ...lakeFromEnv(env),
   };
+}
+
+/** Feedback history goes to the lake bucket when the stack names one. */
+function lakeFromEnv(env: Environment): Pick<ApiDeps, 'lake'> {
+  const bucket = env[ENV.lakeBucket];
+  return bucket ? { lake: new S3LakeWriter(s3Client(), bucket) } : {};
 }
 
 const tools = powertools('winback-api');

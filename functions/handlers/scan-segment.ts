@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
 import { z } from 'zod';
-import { documentClient } from '../adapters/clients.ts';
+import { documentClient, s3Client } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
+import { S3LakeWriter } from '../adapters/lake.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import type { ScanTotals } from '../domain/analytics.ts';
 import { describeIssues, formatIssues } from '../domain/user.ts';
@@ -24,6 +25,7 @@ export const ScanSegmentEventSchema = z.object({
   // Produced by this function on the previous hand-over; trusted as is.
   totals: z.custom<ScanTotals>((v) => typeof v === 'object' && v !== null).optional(),
   invalidRecords: z.array(z.custom<InvalidRecord>((v) => typeof v === 'object' && v !== null)).optional(),
+  page: z.number().int().nonnegative().optional(),
 });
 
 export class InvalidScanEventError extends Error {
@@ -60,7 +62,14 @@ function depsFromEnv(): Omit<ScanSegmentDeps, 'remainingMs'> {
       ? new ScheduledRecalls(startRecallDepsFromEnv(process.env, logger))
       : noRecalls,
     logger,
+    ...lakeFromEnv(process.env),
   };
+}
+
+/** History goes to the lake bucket when the stack names one. */
+function lakeFromEnv(env: NodeJS.ProcessEnv): Pick<ScanSegmentDeps, 'lake'> {
+  const bucket = env[ENV.lakeBucket];
+  return bucket ? { lake: new S3LakeWriter(s3Client(), bucket) } : {};
 }
 
 export const handler = observed<unknown, ScanSegmentResult>(tools).handler(async (event, context) => {

@@ -1,8 +1,10 @@
 import { type Inbox, type InboxPage, InvalidPageTokenError } from '../adapters/inbox.ts';
+import type { LakeWriter } from '../adapters/lake.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
+import { feedbackRow } from '../domain/snapshot.ts';
 import { toIso } from '../domain/time.ts';
 import { parseUserRecord, StoredAssessmentSchema, userProfileShape } from '../domain/user.ts';
 import { InvalidRequestError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
@@ -12,6 +14,8 @@ export interface UserApiDeps {
   inbox: Inbox;
   policy: Policy;
   now: () => Date;
+  /** Keeps every answer as a `feedback` row; the record itself keeps only the last. */
+  lake?: LakeWriter;
 }
 
 /** Events and feedback maintain these too: a profile that leaves them out does not erase them. */
@@ -78,7 +82,10 @@ export async function userAssessment(
   return { userId, fresh: true, ...assessment, assessedAt: now.toISOString() };
 }
 
-/** Sets the churn reason that steers the next recall's strategy and keeps the answer on the record. */
+/**
+ * Steps: set the churn reason that steers the next recall's strategy and keep the answer on the
+ * record → append the answer to the lake's feedback history (its id derives from user and time).
+ */
 export async function recordFeedback(
   userId: string,
   feedback: Feedback,
@@ -88,6 +95,8 @@ export async function recordFeedback(
   if (!(await deps.users.recordFeedback(userId, feedback.reason, { ...feedback, at }, at))) {
     throw new NotFoundError('user_not_found', 'no user with this id');
   }
+  const row = feedbackRow(userId, feedback.reason, feedback.issues ?? [], at);
+  await deps.lake?.writePart('feedback', row.day, row.feedbackId, [row]);
   return { userId, churnReason: feedback.reason, recordedAt: at };
 }
 

@@ -1,3 +1,4 @@
+import { type LakeWriter, scanPartName } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import {
   forEachLimited,
@@ -9,6 +10,7 @@ import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } fr
 import { type Assessment, assess } from '../domain/assessment.ts';
 import { scanPageLimit } from '../domain/pacing.ts';
 import type { Policy } from '../domain/policy.ts';
+import { dayInZone, type SnapshotRow, snapshotRow } from '../domain/snapshot.ts';
 import { needsRewrite } from '../domain/stored-assessment.ts';
 import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
 
@@ -30,6 +32,8 @@ export interface ScanSegmentInput {
   totals?: ScanTotals;
   /** Carried across hand-overs so the run's report keeps the samples found before. */
   invalidRecords?: InvalidRecord[];
+  /** Pages of this segment already read by earlier invocations: names the next page's lake part. */
+  page?: number;
 }
 
 export interface InvalidRecord {
@@ -46,6 +50,8 @@ export interface ScanSegmentResult {
   done: boolean;
   totals: ScanTotals;
   invalidRecords: InvalidRecord[];
+  /** Pages of the segment read so far; the next invocation continues the numbering. */
+  page?: number;
 }
 
 export interface ScanSegmentDeps {
@@ -59,14 +65,16 @@ export interface ScanSegmentDeps {
   writeConcurrency?: number;
   pageLimit?: number;
   onProgress?: (scannedSoFar: number) => void;
+  /** Where each page's snapshot rows go (one part per segment and page); no history when absent. */
+  lake?: LakeWriter;
 }
 
 const MAX_INVALID_SAMPLES = 20;
 
 /**
  * Steps: read one page of the segment → validate each record (invalid ones are counted, logged
- * with key and field, and skipped) → assess → write the assessment back → offer the user to the
- * recall trigger → next page, until the segment ends or the time budget says hand over.
+ * with key and field, and skipped) → assess → append the page's snapshot rows to the lake → write
+ * the assessment back → offer the user to the recall trigger → next page, until the segment ends or the time budget says hand over.
  * Only one page is held at a time.
  */
 export async function scanSegment(
@@ -79,6 +87,9 @@ export async function scanSegment(
   const invalidRecords: InvalidRecord[] = [...(input.invalidRecords ?? [])];
   const reserve = deps.reserveMs ?? 30_000;
   let cursor = input.cursor;
+  let pageNo = input.page ?? 0;
+  const timeZone = deps.policy.scan.timeZone;
+  const day = dayInZone(asOfMs, timeZone);
 
   const concurrency = deps.writeConcurrency ?? 32;
   // A page must finish before the function is stopped: its size follows the time left at the pace
@@ -98,6 +109,7 @@ export async function scanSegment(
     // Validation and assessment are synchronous and cheap; only writes and recall starts wait on I/O.
     const changed: Assessment[] = [];
     const atRisk: [UserRecord, Assessment][] = [];
+    const rows: SnapshotRow[] = [];
     for (const item of page.items) {
       const parsed = parseUserRecord(item);
       if (!parsed.ok) {
@@ -110,10 +122,15 @@ export async function scanSegment(
       }
       const assessment = assess(parsed.value, deps.policy, asOf);
       countAssessment(totals, assessment, parsed.value.channel);
+      if (deps.lake) rows.push(snapshotRow(parsed.value, assessment, asOfMs, timeZone));
       if (needsRewrite(parsed.value.assessment, assessment, asOfMs, deps.policy)) changed.push(assessment);
       if (assessment.status !== 'active') atRisk.push([parsed.value, assessment]);
     }
     cursor = page.cursor;
+    // Before anything else is written: a failed lake write fails the page, and the retry starts from
+    // the same cursor and page number, so it overwrites this part rather than adding to it.
+    await deps.lake?.writePart('snapshots', day, scanPartName(input.segment, pageNo), rows);
+    pageNo++;
     await forEachLimited(changed, concurrency, async (assessment) => {
       await deps.users.recordAssessment(assessment, input.asOf);
       totals.written++;
@@ -144,5 +161,6 @@ export async function scanSegment(
     done: cursor === undefined,
     totals,
     invalidRecords,
+    page: pageNo,
   };
 }

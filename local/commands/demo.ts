@@ -5,8 +5,8 @@ import { MS_PER_DAY, utcDay } from '../../functions/domain/time.ts';
 import { parseUserRecord } from '../../functions/domain/user.ts';
 import { ProgressBar } from '../progress.ts';
 import { Runtime } from '../runtime.ts';
-import { generateUsers } from '../seed.ts';
 import { UserSimulator } from '../simulator.ts';
+import { type SeededHistory, seedWithHistory } from './seed-history.ts';
 
 export interface DemoOptions {
   users: number;
@@ -18,8 +18,6 @@ export interface DemoOptions {
   segments?: number;
   out: NodeJS.WritableStream;
 }
-
-const SEED_BATCH = 500;
 
 /**
  * The main job on the embedded default: seed a user base, then for each simulated day run the
@@ -38,28 +36,24 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(
       `winback demo: embedded store ${opts.dataDir ? `in ${opts.dataDir}` : 'in memory'}, tables and state machines from the synthesized stack`,
     );
+    let history: SeededHistory | undefined;
     const existing = await rt.clients.doc.send(new ScanCommand({ TableName: rt.tables.Users, Limit: 1 }));
     if ((existing.Items ?? []).length > 0) {
       say('the store already holds users: using them (delete the data dir to start afresh)');
       const resumed = await rt.resumeOpenRecalls();
       if (resumed > 0) say(`resumed ${resumed} recalls left open by the previous run`);
     } else {
-      const bar = new ProgressBar('seeding users', opts.users);
-      let batch = [];
-      for (const user of generateUsers({ count: opts.users, seed: opts.seed, asOf: opts.asOf })) {
-        batch.push(user);
-        if (batch.length === SEED_BATCH) {
-          await rt.users.putMany(batch);
-          bar.tick(batch.length);
-          batch = [];
-        }
-      }
-      await rt.users.putMany(batch);
-      bar.tick(batch.length);
-      bar.finish();
+      // The base with its past: history days backfilled into the lake, users stored as of today.
+      history = await seedWithHistory(rt, { users: opts.users, seed: opts.seed, asOf: opts.asOf });
+      say(
+        `seeded ${opts.users} users with ${history.backfilledDays} days of history (${history.rows} snapshot rows)`,
+      );
+      // Paths and times differ between runs; stdout stays comparable.
+      process.stderr.write(`history backfilled into ${rt.lakeDir} in ${history.seconds.toFixed(1)} s\n`);
     }
 
     const simulator = new UserSimulator(rt, opts.seed);
+    if (history) simulator.follow(history);
     let lastDigest = '';
     for (let day = 0; day < Math.max(1, opts.days); day++) {
       const morning = new Date(opts.asOf.getTime() + day * MS_PER_DAY);
@@ -97,6 +91,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(
       `outbox: ${outbox} push, SMS and operator messages that would have been sent (winback export messages)`,
     );
+    // TODO(integrator): write the report here with the report helper's function, e.g.
+    //   const report = await writeReport({ lakeDir: rt.lakeDir, outDir: opts.dataDir ?? dirname(rt.lakeDir) });
+    //   say(`report: ${pathToFileURL(report.htmlPath)}`);
+    process.stderr.write(`history: ${rt.lakeDir} (snapshots/day=…/*.jsonl.gz)\n`);
     say(`finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   } finally {
     await rt.stop();

@@ -47,6 +47,7 @@ export class ServeConfigError extends Error {
 export function apiDepsFor(rt: Runtime): ApiDeps {
   return {
     users: rt.users,
+    lake: rt.lake,
     recalls: rt.recalls,
     rewards: rt.rewards,
     inbox: rt.inbox,

@@ -387,20 +387,23 @@ describe('assess: score', () => {
 describe('assess: lifecycle', () => {
   it.each([
     { age: 29, count: 3, stage: 'novice' },
-    { age: 30, count: 2, stage: 'novice' },
+    { age: 30, count: 0, stage: 'novice' },
+    { age: 30, count: 1, stage: 'growth' },
     { age: 30, count: 3, stage: 'growth' },
     { age: 179, count: 10, stage: 'growth' },
     { age: 180, count: 9, stage: 'growth' },
     { age: 180, count: 10, stage: 'mature' },
-    { age: 1000, count: 2, stage: 'novice' },
+    { age: 1000, count: 0, stage: 'novice' },
+    { age: 1000, count: 2, stage: 'growth' },
   ])('registered $age days ago with $count investments → $stage', ({ age, count, stage }) => {
     expect(run(aUser({ registeredAt: ago(age), investCount: count })).lifecycle).toBe(stage);
     expect(lifecycleStage(age, count, DEFAULT_POLICY)).toBe(stage);
   });
 
   it('follows policy.lifecycle', () => {
-    const policy = parsePolicy({ lifecycle: { growthMinAgeDays: 7, growthMinInvestments: 1 } });
-    expect(lifecycleStage(7, 1, policy)).toBe('growth');
+    const policy = parsePolicy({ lifecycle: { growthMinAgeDays: 7, growthMinInvestments: 2 } });
+    expect(lifecycleStage(7, 1, policy)).toBe('novice');
+    expect(lifecycleStage(7, 2, policy)).toBe('growth');
     expect(lifecycleStage(6, 1, policy)).toBe('novice');
   });
 });

@@ -39,10 +39,11 @@ const DOCUMENTED_DEFAULTS = {
   },
   lifecycle: {
     growthMinAgeDays: 30,
-    growthMinInvestments: 3,
+    growthMinInvestments: 1,
     matureMinAgeDays: 180,
     matureMinInvestments: 10,
   },
+  scan: { localTime: '09:00', timeZone: 'Asia/Shanghai' },
   reward: { rateBasisPoints: 100, capFen: 500_000, unlockInvestFen: 1_000_000, validDays: 30 },
   storedAssessment: { scoreTolerance: 5, refreshDays: 7 },
   recall: {
