@@ -224,6 +224,8 @@ export class WorkerRequestHandler {
   readonly #pending = new Map<number, { resolve: (r: WorkerResponse) => void; reject: (e: Error) => void }>();
   #nextId = 0;
   #queue: WorkerRequest[] = [];
+  /** Requests handed to the store so far (the bench's count of store calls). */
+  requests = 0;
   #failure: Error | undefined;
 
   constructor(worker: Worker) {
@@ -248,6 +250,7 @@ export class WorkerRequestHandler {
   }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: Uint8Array } }> {
     if (this.#failure) throw this.#failure;
     const id = this.#nextId++;
+    this.requests++;
     // The JSON protocol hands its body over as a string or as bytes, depending on the SDK version.
     const body =
       typeof request.body === 'string'

@@ -264,6 +264,11 @@ export class Runtime {
     if (this.recallsEnabled) this.scanTrigger = new ScheduledRecalls(this.startDeps);
   }
 
+  /** Requests this runtime has sent to its own store so far; undefined on a shared server. */
+  get storeCalls(): number | undefined {
+    return this.server?.requestHandler?.requests;
+  }
+
   /** Runs the daily scan state machine for `asOf` to its end and returns its summary. */
   async runDailyScan(asOf: string): Promise<{ execution: LocalExecution; summary: ScanSummary }> {
     const name = `scan-${asOf.replace(/[^0-9]/g, '').slice(0, 12)}`;
