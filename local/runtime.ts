@@ -18,6 +18,7 @@ import {
   type CloseResult,
   checkReturn,
   closeRecall,
+  type PreparedRecall,
   type RecallStepDeps,
   type SendStepInput,
   type SendStepResult,
@@ -72,6 +73,7 @@ export interface RuntimeOptions {
 }
 
 export interface RecallObserver {
+  onPrepared?(plan: PreparedRecall): void | Promise<void>;
   onSent?(result: SendStepResult, input: SendStepInput): void | Promise<void>;
   onClosed?(result: CloseResult): void | Promise<void>;
 }
@@ -231,7 +233,11 @@ export class Runtime {
           notifier: this.outbox,
           logger: this.logger,
         }),
-      'recall-prepare': (payload) => prepareHandler(payload, step),
+      'recall-prepare': async (payload) => {
+        const plan = await prepareHandler(payload, step);
+        for (const o of this.observers) await o.onPrepared?.(plan);
+        return plan;
+      },
       'recall-send': async (payload) => {
         const result = await sendStep(payload as SendStepInput, step);
         for (const o of this.observers) await o.onSent?.(result, payload as SendStepInput);
