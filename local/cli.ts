@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, runAssess } from './commands/assess.ts';
-import { runDemo } from './commands/demo.ts';
+import { DEMO_DEFAULT_USERS, runDemo } from './commands/demo.ts';
 import { EXPORTS, type ExportKind, runExport, runImport, runRecallHistory } from './commands/store.ts';
 import { Runtime } from './runtime.ts';
 
@@ -11,7 +11,7 @@ Usage: winback <command> [options]
 Commands
   demo                      Seed a user base, run the daily scan each simulated morning and the
                             recall escalation through the day; print the summary and recall funnel.
-      --users N             users to seed (default 10000; only when the store is empty)
+      --users N             users to seed (default 2000; only when the store is empty)
       --seed S              seed of the synthetic user base and of simulated replies (default 42)
       --days D              simulated days to run (default 14)
       --as-of YYYY-MM-DD    the first day (default 2026-11-24); the scan runs at 09:00 Asia/Shanghai
@@ -86,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'demo': {
       await runDemo({
-        users: positiveInt(values.users, 'users', 10_000),
+        users: positiveInt(values.users, 'users', DEMO_DEFAULT_USERS),
         seed: positiveInt(values.seed, 'seed', 42),
         days: positiveInt(values.days, 'days', 14),
         asOf: day(values['as-of'], new Date('2026-11-24T01:00:00Z')),

@@ -23,6 +23,12 @@ export interface DemoOptions {
 }
 
 const SEED_BATCH = 500;
+/**
+ * `npm start` seeds this many users (`--users` overrides; 10,000 and more work, only slower). Sized
+ * so the default demo, 14 simulated days, runs well inside a minute on a 2-core machine: see
+ * docs/speed.md for what it costs and what the smaller base still shows.
+ */
+export const DEMO_DEFAULT_USERS = 2_000;
 /** The zone the daily scan runs in (09:00 there); every time the demo prints is in this zone. */
 const ZONE = DEFAULT_CONFIG.scanSchedule.timeZone;
 /** Fewer than this in a group and a rate says little: the output says so beside it. */
