@@ -101,6 +101,8 @@ export function createDynamoClients(endpoint: string, opts: DynamoClientOptions 
         (opts.requestHandler as unknown as DynamoDBClientConfig['requestHandler'])
       : { httpAgent: new Agent({ keepAlive: true, maxSockets: opts.maxSockets ?? LOCAL_STORE_SOCKETS }) },
   });
+  // The store has no use for the SDK's user-agent header, and building it was ~1.5% of the runtime.
+  client.middlewareStack.remove('getUserAgentMiddleware');
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   return { client, doc };
 }
@@ -263,7 +265,8 @@ export class WorkerRequestHandler {
     });
     if (this.#pending.size === 1) this.#worker.ref();
     this.#queue.push({ id, headers: request.headers, body });
-    if (this.#queue.length === 1) queueMicrotask(() => this.#flush());
+    // One message per event-loop turn: every task woken in this turn adds its request first.
+    if (this.#queue.length === 1) setImmediate(() => this.#flush());
     const response = await answer;
     if (response.error !== undefined) throw new Error(`local store failed on a request: ${response.error}`);
     return {
