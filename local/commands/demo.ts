@@ -84,11 +84,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       today = { holdout: 0, skipped: 0, sent: 0 };
 
       const scan = progress.phase(`${label}: daily scan`, { total: userCount, unit: 'users' });
-      rt.progress = (n) => scan.tick(n);
+      // Recalls the scan starts run their first steps (Prepare, the in-app message) meanwhile.
+      const running = () =>
+        `${plural(rt.recallWorkflow.running(), 'recall')} running, ${plural(today.sent, 'message')} sent`;
+      rt.progress = (n) => scan.tick(n, running());
       const { summary } = await rt.runDailyScan(morning.toISOString());
       rt.progress = undefined;
       const recalls = summary.totals.recalls;
-      scan.finish(`${plural(recalls.started ?? 0, 'recall')} started`);
+      scan.finish(`${plural(recalls.started ?? 0, 'recall')} started, ${plural(today.sent, 'message')} sent`);
 
       simulator.dailyOrganicReturns(utcDay(morning));
       await escalateUntil(
