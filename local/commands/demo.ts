@@ -80,8 +80,10 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (let day = 0; day < Math.max(1, opts.days); day++) {
       const morning = new Date(opts.asOf.getTime() + day * MS_PER_DAY);
       const label = `day ${day + 1} ${localDay(morning)}`;
-      await rt.advanceTo(morning);
+      // Counted from here: steps due exactly at this morning (a push 48 h after yesterday's in-app
+      // message) run while the clock reaches it, and belong to today.
       today = { holdout: 0, skipped: 0, sent: 0 };
+      await rt.advanceTo(morning);
 
       const scan = progress.phase(`${label}: daily scan`, { total: userCount, unit: 'users' });
       // Recalls the scan starts run their first steps (Prepare, the in-app message) meanwhile.
