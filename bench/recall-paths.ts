@@ -18,7 +18,7 @@ export interface RecallPathFigures {
 
 const asOf = new Date('2026-11-24T01:00:00Z');
 
-function user(userId: string, overrides: Partial<UserRecord>): UserRecord {
+export function user(userId: string, overrides: Partial<UserRecord>): UserRecord {
   return {
     userId,
     channel: 'ads',

@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createQuietLogger } from '../functions/adapters/logger.ts';
 import { UserRepository } from '../functions/adapters/user-repository.ts';
@@ -11,16 +12,28 @@ import { generateUsers } from '../local/seed.ts';
 import { synthTemplate } from '../local/synth.ts';
 import { ensureTables, tablesFromTemplate } from '../local/template.ts';
 import { backfillBench } from './backfill.ts';
+import { demoSeconds, type LocalRuntimeFigures, localRuntimeBench, machineLoad } from './local-runtime.ts';
 import { pacingBench, printPacing } from './pacing.ts';
 import { recallBench } from './recall-paths.ts';
 
 /**
  * `npm run bench`: the figures the issues name, printed and written to bench/results.json.
- *   USERS (default 100000), SEGMENTS (default 8), PACING_RECALLS (default 200000) override the sizes.
- *   The pacing simulation alone: npx tsx bench/pacing.ts
+ *   USERS (default 100000), SEGMENTS (default 8) override the sizes; BENCH_RECALLS (default 1000)
+ *   the number of escalations the local runtime runs.
+ *   `npm run bench -- --only local` measures only the embedded runtime (recalls, transitions,
+ *   store calls, store ceiling, the default demo) and updates those keys in bench/results.json;
+ *   `--skip-demo` leaves out the demo run.
+ *   PACING_RECALLS (default 200000) sizes the pacing simulation; alone: npx tsx bench/pacing.ts
  */
 const USERS = Number(process.env.USERS ?? 100_000);
 const SEGMENTS = Number(process.env.SEGMENTS ?? 8);
+const RECALLS = Number(process.env.BENCH_RECALLS ?? 1000);
+const { values: flags } = parseArgs({
+  options: { only: { type: 'string' }, 'skip-demo': { type: 'boolean' } },
+});
+if (flags.only !== undefined && flags.only !== 'local')
+  throw new Error(`--only takes "local", got "${flags.only}"`);
+const RESULTS = 'bench/results.json';
 const asOf = new Date('2026-11-24T01:00:00Z');
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -44,7 +57,44 @@ function assessThroughput(users: UserRecord[]): number {
   return best;
 }
 
+/** The embedded runtime's figures, printed as they come. */
+async function localFigures(): Promise<LocalRuntimeFigures & { demoSeconds?: number; machineLoad: number }> {
+  const loadBefore = machineLoad();
+  console.log(`local runtime: ${fmt(RECALLS)} full escalations (load average ${loadBefore})`);
+  const figures = await localRuntimeBench(RECALLS);
+  console.log(
+    `local recalls:       ${figures.localRecallsPerSecond} complete escalations/s, ${fmt(figures.localTransitionsPerSecond)} transitions/s`,
+  );
+  console.log(
+    `store:               ${figures.storeWritesPerRecall} store calls per escalation, ceiling ${fmt(figures.storeWriteCeilingPerSecond)} conditional UpdateItems/s`,
+  );
+  console.log(
+    `recall rate / ceiling: ${(figures.recallShareOfCeiling * 100).toFixed(0)}% of ceiling ÷ calls per escalation (target ≥ 67%)`,
+  );
+  let demo: number | undefined;
+  if (!flags['skip-demo']) {
+    console.log('demo:                running the default demo (npm start) as a whole process…');
+    demo = await demoSeconds();
+    console.log(`demo:                ${demo} s wall (target ≤ 60 s)`);
+  }
+  const loadAfter = machineLoad();
+  console.log(`machine load:        ${loadBefore} → ${loadAfter} (1-minute load average; 2 cores)`);
+  return { ...figures, ...(demo !== undefined ? { demoSeconds: demo } : {}), machineLoad: loadAfter };
+}
+
+function writeResults(results: Record<string, unknown>): void {
+  mkdirSync('bench', { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${RESULTS}`);
+}
+
 async function main(): Promise<void> {
+  if (flags.only === 'local') {
+    // Only the embedded runtime's keys change; the rest of the last full run stays as it was.
+    const previous = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as object) : {};
+    writeResults({ ...previous, ...(await localFigures()), localMeasuredAt: new Date().toISOString() });
+    return;
+  }
   console.log(`winback bench: ${fmt(USERS)} users, ${SEGMENTS} scan segments, dynalite in a child process`);
   const server = await startDynamoServer({});
   const { client, doc } = createDynamoClients(server.endpoint);
@@ -182,9 +232,10 @@ async function main(): Promise<void> {
       pacing,
       ...lake,
     };
-    mkdirSync('bench', { recursive: true });
-    writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);
-    console.log('wrote bench/results.json');
+    client.destroy();
+    await server.stop();
+    // Measured after the scan's store is gone, so the two do not share the CPU.
+    writeResults({ ...results, ...(await localFigures()), localMeasuredAt: new Date().toISOString() });
   } finally {
     client.destroy();
     await server.stop();

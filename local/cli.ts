@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadPolicyFile, runAssess } from './commands/assess.ts';
 import type { ExportKind } from './commands/store.ts';
+import { DEMO_DEFAULT_USERS } from './defaults.ts';
 import { openStoreDir, type StoreMode } from './store-dir.ts';
 
 const HELP = `winback — churn early warning and recall, embedded runtime
@@ -11,7 +12,7 @@ Usage: winback <command> [options]
 Commands
   demo                      Seed a user base, run the daily scan each simulated morning and the
                             recall escalation through the day; print the summary and recall funnel.
-      --users N             users to seed (default 10000; only when the store is empty)
+      --users N             users to seed (default 2000; only when the store is empty)
       --seed S              seed of the synthetic user base and of simulated replies (default 42)
       --days D              simulated days to run (default 14)
       --as-of YYYY-MM-DD    the first day (default 2026-11-24); the scan runs at 09:00 Asia/Shanghai
@@ -222,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'demo': {
       const options = {
-        users: wholeNumber(values.users, 'users', 10_000),
+        users: wholeNumber(values.users, 'users', DEMO_DEFAULT_USERS),
         seed: wholeNumber(values.seed, 'seed', 42, 0),
         days: wholeNumber(values.days, 'days', 14, 1, 3650),
         asOf: day(values['as-of'], new Date('2026-11-24T01:00:00Z')),

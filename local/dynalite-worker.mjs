@@ -27,7 +27,7 @@ function reply(message, body) {
   outbox.push(message);
   if (body) transfers.push(body.buffer);
   // Answers produced in one turn go back in one message: one wake-up of the main thread, not many.
-  if (outbox.length === 1) queueMicrotask(flush);
+  if (outbox.length === 1) setImmediate(flush);
 }
 function flush() {
   const batch = outbox;

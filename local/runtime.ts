@@ -22,6 +22,7 @@ import {
   type CloseResult,
   checkReturn,
   closeRecall,
+  type PreparedRecall,
   type RecallStepDeps,
   type SendStepInput,
   type SendStepResult,
@@ -76,6 +77,7 @@ export interface RuntimeOptions {
 }
 
 export interface RecallObserver {
+  onPrepared?(plan: PreparedRecall): void | Promise<void>;
   onSent?(result: SendStepResult, input: SendStepInput): void | Promise<void>;
   onClosed?(result: CloseResult): void | Promise<void>;
 }
@@ -243,7 +245,11 @@ export class Runtime {
           notifier: this.outbox,
           logger: this.logger,
         }),
-      'recall-prepare': (payload) => prepareHandler(payload, step),
+      'recall-prepare': async (payload) => {
+        const plan = await prepareHandler(payload, step);
+        for (const o of this.observers) await o.onPrepared?.(plan);
+        return plan;
+      },
       'recall-send': async (payload) => {
         const result = await sendStep(payload as SendStepInput, step);
         for (const o of this.observers) await o.onSent?.(result, payload as SendStepInput);
@@ -274,6 +280,11 @@ export class Runtime {
     this.recallWorkflow = build('Recall', RECALL_TASK_CONCURRENCY);
     this.scanWorkflow = build('DailyScan');
     if (this.recallsEnabled) this.scanTrigger = new ScheduledRecalls(this.startDeps);
+  }
+
+  /** Requests this runtime has sent to its own store so far; undefined on a shared server. */
+  get storeCalls(): number | undefined {
+    return this.server?.requestHandler?.requests;
   }
 
   /** Runs the daily scan state machine for `asOf` to its end and returns its summary. */

@@ -179,6 +179,11 @@ export class LocalWorkflow {
     return [...this.#executions.values()];
   }
 
+  /** Executions started and not yet stopped; kept as a count, cheap enough for a progress line. */
+  running(): number {
+    return this.#controllers.size;
+  }
+
   /** Aborts a running execution (status ABORTED), like StopExecution. */
   async stop(name: string): Promise<void> {
     const execution = this.#executions.get(name);

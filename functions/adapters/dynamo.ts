@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   type DynamoDBDocumentClient,
   PutCommand,
   QueryCommand,
@@ -65,4 +66,40 @@ export async function updateIf(doc: DynamoDBDocumentClient, input: UpdateCommand
     if (error instanceof ConditionalCheckFailedException) return false;
     throw error;
   }
+}
+
+const BATCH_GET_LIMIT = 100;
+const MAX_UNPROCESSED_RETRIES = 8;
+
+/**
+ * Items by their string key, a hundred to a BatchGetItem (consistent reads), retrying the keys the
+ * service hands back unprocessed. One round trip where a loop of GetItems would make a hundred;
+ * absent keys are absent from the map.
+ */
+export async function getMany<T>(
+  doc: DynamoDBDocumentClient,
+  tableName: string,
+  keyAttribute: string,
+  ids: readonly string[],
+): Promise<Map<string, T>> {
+  const found = new Map<string, T>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += BATCH_GET_LIMIT) {
+    let keys: Record<string, unknown>[] = unique
+      .slice(i, i + BATCH_GET_LIMIT)
+      .map((id) => ({ [keyAttribute]: id }));
+    for (let attempt = 0; keys.length > 0; attempt++) {
+      const out = await doc.send(
+        new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys, ConsistentRead: true } } }),
+      );
+      for (const item of out.Responses?.[tableName] ?? []) found.set(String(item[keyAttribute]), item as T);
+      keys = out.UnprocessedKeys?.[tableName]?.Keys ?? [];
+      if (keys.length > 0) {
+        if (attempt >= MAX_UNPROCESSED_RETRIES)
+          throw new Error(`${keys.length} keys of ${tableName} stayed unprocessed after ${attempt} retries`);
+        await new Promise((resolve) => setTimeout(resolve, 2 ** attempt * 25));
+      }
+    }
+  }
+  return found;
 }

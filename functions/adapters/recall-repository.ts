@@ -2,7 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecallChannel } from '../domain/assessment.ts';
 import type { RecallOutcome, RecallRoutePlan, RecallStart } from '../domain/recall.ts';
-import { putIfAbsent, queryAll, scanAll } from './dynamo.ts';
+import { getMany, putIfAbsent, queryAll, scanAll } from './dynamo.ts';
 
 export interface RecallStepRecord {
   step: RecallChannel;
@@ -59,6 +59,11 @@ export class RecallRepository {
       new GetCommand({ TableName: this.tableName, Key: { recallId }, ConsistentRead: true }),
     );
     return out.Item as RecallRecord | undefined;
+  }
+
+  /** Several episodes in one round trip per hundred (the daily scan's check of held locks). */
+  async getMany(recallIds: readonly string[]): Promise<Map<string, RecallRecord>> {
+    return getMany<RecallRecord>(this.doc, this.tableName, 'recallId', recallIds);
   }
 
   async setExecution(recallId: string, executionArn: string): Promise<void> {

@@ -82,7 +82,11 @@ export function recallFunnel(recalls: Iterable<FunnelRecall>, windowDays: number
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
+/** A rate over `n` cases: `n/a` when there are none, so an empty group never reads as 0%. */
+const rateOf = (x: number, n: number) => (n === 0 ? 'n/a' : `${pct(x)} of ${n}`);
+
 export function formatFunnel(f: RecallFunnel): string {
+  const finished = f.returned.total + f.notReturned;
   return [
     'recall funnel',
     `  started                 ${f.started}`,
@@ -95,6 +99,6 @@ export function formatFunnel(f: RecallFunnel): string {
     `  failed                  ${f.failed}`,
     `  holdout                 ${f.holdout}`,
     `  still in progress       ${f.inProgress}`,
-    `  return rate: recalled ${pct(f.recalledReturnRate)}, holdout ${pct(f.holdoutReturnRate)}, uplift ${f.upliftPoints} points`,
+    `  return rate: recalled ${rateOf(f.recalledReturnRate, finished)}, holdout ${rateOf(f.holdoutReturnRate, f.holdout)}, uplift ${finished === 0 || f.holdout === 0 ? 'n/a' : `${f.upliftPoints} points`}`,
   ].join('\n');
 }

@@ -20,6 +20,8 @@ import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/use
  */
 export interface RecallTrigger {
   consider(user: UserRecord, assessment: Assessment, asOf: string): Promise<string>;
+  /** Called once per page before `consider` runs for its users: a chance to read in bulk. */
+  preparePage?(users: readonly [UserRecord, Assessment][], asOf: string): Promise<void>;
 }
 
 export const noRecalls: RecallTrigger = { consider: async () => 'not_started' };
@@ -135,6 +137,7 @@ export async function scanSegment(
       await deps.users.recordAssessment(assessment, input.asOf);
       totals.written++;
     });
+    await deps.recalls.preparePage?.(atRisk, input.asOf);
     await forEachLimited(atRisk, concurrency, async ([user, assessment]) => {
       // One user's failed recall start must not cost the rest of the page theirs; it is counted,
       // logged, and tomorrow's scan tries that user again.

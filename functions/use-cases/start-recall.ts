@@ -1,6 +1,6 @@
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { OperatorNotifier } from '../adapters/operator-notifier.ts';
-import { type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
+import { type RecallRecord, type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { WorkflowStarter } from '../adapters/workflow-starter.ts';
 import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
@@ -106,7 +106,32 @@ export async function startRecall(
  * about the users who need a human (high risk, lapsed high value).
  */
 export class ScheduledRecalls implements RecallTrigger {
+  /**
+   * Episodes behind held locks, read for a whole page in one BatchGetItem by preparePage and taken
+   * (once) by reconcile; without it every held lock cost one GetItem a day. Keyed by recall id, so
+   * segments sharing this instance never see each other's entries.
+   */
+  readonly #heldEpisodes = new Map<string, RecallRecord | undefined>();
+
   constructor(private readonly deps: StartRecallDeps) {}
+
+  async preparePage(users: readonly [UserRecord, Assessment][], asOf: string): Promise<void> {
+    const held = users
+      .map(([user]) => user)
+      .filter((user) => this.#needsReconcile(user, asOf, recallEligibility(user, asOf, this.deps.policy)))
+      .map((user) => user.activeRecallId!);
+    if (held.length === 0) return;
+    const found = await this.deps.recalls.getMany(held);
+    for (const recallId of held) this.#heldEpisodes.set(recallId, found.get(recallId));
+  }
+
+  #needsReconcile(user: UserRecord, asOf: string, eligibility: string): boolean {
+    return (
+      eligibility === 'already_active' &&
+      !!user.activeRecallId &&
+      user.activeRecallId !== recallIdFor(user.userId, 'scheduled', asOf)
+    );
+  }
 
   async consider(user: UserRecord, assessment: Assessment, asOf: string): Promise<string> {
     if (hasRelapsed(user, assessment.status, asOf)) {
@@ -120,8 +145,8 @@ export class ScheduledRecalls implements RecallTrigger {
     }
     const todaysRecall = recallIdFor(user.userId, 'scheduled', asOf);
     let eligibility = recallEligibility(user, asOf, this.deps.policy);
-    if (eligibility === 'already_active' && user.activeRecallId && user.activeRecallId !== todaysRecall) {
-      const reconciled = await this.reconcile(user.userId, user.activeRecallId, asOf);
+    if (this.#needsReconcile(user, asOf, eligibility)) {
+      const reconciled = await this.reconcile(user.userId, user.activeRecallId!, asOf);
       if (reconciled !== 'released') return reconciled;
       eligibility = recallEligibility({ ...user, activeRecallId: undefined }, asOf, this.deps.policy);
     }
@@ -149,7 +174,9 @@ export class ScheduledRecalls implements RecallTrigger {
    * workflow's 60-day timeout), frees the user. Without this a user could stay locked out for good.
    */
   private async reconcile(userId: string, recallId: string, asOf: string): Promise<string> {
-    const open = await this.deps.recalls.get(recallId);
+    const prefetched = this.#heldEpisodes.has(recallId);
+    const open = prefetched ? this.#heldEpisodes.get(recallId) : await this.deps.recalls.get(recallId);
+    this.#heldEpisodes.delete(recallId);
     const ageDays = open
       ? (toMillis(asOf) - toMillis(open.startedAt)) / MS_PER_DAY
       : Number.POSITIVE_INFINITY;

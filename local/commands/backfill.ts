@@ -15,7 +15,7 @@ import {
 } from '../../functions/domain/snapshot.ts';
 import { describeIssues, type UserRecord } from '../../functions/domain/user.ts';
 import { readJsonLines, readUserRecords } from '../jsonl.ts';
-import { ProgressBar } from '../progress.ts';
+import { Progress } from '../progress.ts';
 
 /**
  * Every event of the history, held column-wise: 100,000 users × 180 days is a few million events,
@@ -289,7 +289,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
   await removeBackfillParts(lakeDir, opts.from, opts.to);
   const days = dayNumber(opts.to) - dayNumber(opts.from) + 1;
   const bar = opts.progress
-    ? new ProgressBar('backfill (user-days)', days * users.length, opts.progress)
+    ? new Progress(opts.progress).phase('backfill', { total: days * users.length, unit: 'user-days' })
     : undefined;
   const { rows } = await backfillDays({
     users,

@@ -4,7 +4,7 @@ import { dayNumber, dayOfNumber, scanInstant } from '../../functions/domain/snap
 import { utcDay } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
 import { historyInMemory } from '../behaviour.ts';
-import { ProgressBar } from '../progress.ts';
+import { Progress } from '../progress.ts';
 import type { Runtime } from '../runtime.ts';
 import { applyAllBefore, BACKFILL_CHUNK, backfillDays, type EventLog } from './backfill.ts';
 
@@ -30,6 +30,7 @@ export interface SeededHistory {
 export async function seedWithHistory(
   rt: Runtime,
   opts: { users: number; seed: number; asOf: Date; days?: number },
+  progress: Progress = new Progress(),
 ): Promise<SeededHistory> {
   const started = Date.now();
   const days = opts.days ?? DEMO_HISTORY_DAYS;
@@ -44,7 +45,10 @@ export async function seedWithHistory(
     until: opts.asOf,
     eventsUntil: new Date(opts.asOf.getTime() + LIVE_HORIZON_DAYS * 86_400_000),
   });
-  const bar = new ProgressBar(`backfilling ${days} days of history`, days * users.length);
+  const bar = progress.phase(`backfilling ${days} days of history`, {
+    total: days * users.length,
+    unit: 'user-days',
+  });
   const { rows } = await backfillDays({
     users,
     events,
@@ -57,7 +61,7 @@ export async function seedWithHistory(
   });
   bar.finish();
   applyAllBefore(users, events, opts.asOf.getTime());
-  const seeding = new ProgressBar('seeding users', users.length);
+  const seeding = progress.phase('seeding users', { total: users.length, unit: 'users' });
   for (let i = 0; i < users.length; i += 500) {
     const batch = users.slice(i, i + 500);
     await rt.users.putMany(batch);

@@ -115,13 +115,15 @@ describe('formatFunnel', () => {
       '  failed                  1',
       '  holdout                 5',
       '  still in progress       1',
-      '  return rate: recalled 62.5%, holdout 40.0%, uplift 22.5 points',
+      '  return rate: recalled 62.5% of 8, holdout 40.0% of 5, uplift 22.5 points',
     ]);
   });
 
-  it('prints zeros for an empty funnel', () => {
+  it('prints n/a, not 0%, for a rate with nothing to divide', () => {
     expect(formatFunnel(recallFunnel([], 12))).toContain(
-      'return rate: recalled 0.0%, holdout 0.0%, uplift 0 points',
+      'return rate: recalled n/a, holdout n/a, uplift n/a',
     );
+    const holdoutOnly = recallFunnel([{ holdout: true, startedAt: '2026-11-24T01:00:00Z' }], 12);
+    expect(formatFunnel(holdoutOnly)).toContain('return rate: recalled n/a, holdout 0.0% of 1, uplift n/a');
   });
 });
