@@ -36,6 +36,7 @@ import {
   type DynamoServer,
   startDynamoServer,
 } from './dynamo-server.ts';
+import type { FaultPlan } from './faults.ts';
 import { LocalOutbox, OUTBOX_TABLE } from './outbox.ts';
 import { synthTemplate } from './synth.ts';
 import {
@@ -60,6 +61,8 @@ export interface RuntimeOptions {
   logger?: WinbackLogger;
   /** Whether the daily scan starts recalls (the foundation demo can run without them). */
   recalls?: boolean;
+  /** Injects faults into the store, the providers, the task handlers and StartExecution (test/faults). */
+  faults?: FaultPlan;
 }
 
 export interface RecallObserver {
@@ -73,6 +76,7 @@ export interface RecallObserver {
  */
 export class Runtime {
   readonly observers: RecallObserver[] = [];
+  faults: FaultPlan | undefined;
   private constructor(
     readonly clock: SimulatedClock,
     readonly template: CfnTemplate,
@@ -140,6 +144,8 @@ export class Runtime {
       stateMachinesFromTemplate(template),
       opts.recalls ?? true,
     );
+    runtime.faults = opts.faults;
+    opts.faults?.attach(runtime);
     runtime.wireWorkflows();
     return runtime;
   }
@@ -163,7 +169,7 @@ export class Runtime {
     return {
       users: this.users,
       recalls: this.recalls,
-      workflow: this.starter,
+      workflow: this.faults?.wrapStarter(this.starter) ?? this.starter,
       notifier: this.outbox,
       policy: this.policy,
       logger: this.logger,
@@ -233,7 +239,7 @@ export class Runtime {
   }
 
   private wireWorkflows(): void {
-    const handlers = this.handlers();
+    const handlers = this.faults?.wrapTasks(this.handlers()) ?? this.handlers();
     const build = (workflow: string) => {
       const definition = this.definitions[workflow];
       if (!definition) throw new Error(`the synthesized stack has no ${workflow} state machine`);
