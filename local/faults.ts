@@ -88,8 +88,12 @@ export interface FaultEvent {
 }
 
 interface Scope {
+  /** An invocation can be faulted; an execution only labels the invocations it makes. */
+  kind: 'invocation' | 'execution';
   /** The task's handler tag, or the API action the driver names. */
   tag: string;
+  /** The execution this work belongs to: concurrent executions with equal task payloads draw apart. */
+  execution: string;
   key: string;
   dead: boolean;
   calls: Map<string, number>;
@@ -157,8 +161,16 @@ export class FaultPlan {
    * one. `key` names the invocation for the draws; repeats of the same key are told apart by count.
    */
   async invoke<T>(tag: string, key: string, work: () => Promise<T>): Promise<T> {
-    const occurrence = this.#next(`invoke|${tag}|${key}`);
-    const scope: Scope = { tag, key: `${tag}|${key}|${occurrence}`, dead: false, calls: new Map() };
+    const execution = this.#scope.getStore()?.execution ?? '';
+    const occurrence = this.#next(`invoke|${tag}|${execution}|${key}`);
+    const scope: Scope = {
+      kind: 'invocation',
+      tag,
+      execution,
+      key: `${tag}|${execution}|${key}|${occurrence}`,
+      dead: false,
+      calls: new Map(),
+    };
     return this.#scope.run(scope, async () => {
       if (this.#roll(scope, 'crash-before', this.rates.crashBeforeHandler)) {
         this.count('lambda.crash_before_handler', scope.key);
@@ -178,6 +190,18 @@ export class FaultPlan {
       }
       return result;
     });
+  }
+
+  /**
+   * Starts an execution (`start` must start it synchronously) labelled with its name: the draws of
+   * its tasks are keyed by it, so two executions with equal task payloads (two scans of one day)
+   * get their own faults whichever runs first.
+   */
+  execution<T>(name: string, start: () => T): T {
+    return this.#scope.run(
+      { kind: 'execution', tag: 'execution', execution: name, key: name, dead: false, calls: new Map() },
+      start,
+    );
   }
 
   /** Runs `work` outside any invocation: nothing in it is faulted (the checker's own reads). */
@@ -205,8 +229,8 @@ export class FaultPlan {
   instrumentDynamo(client: DynamoDBClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const scope = this.#scope.getStore();
-        if (!scope || !this.active) return next(args);
+        const scope = this.#faultable();
+        if (!scope) return next(args);
         const command = context.commandName ?? 'Command';
         const input = args.input as { TableName?: string; Key?: unknown; Item?: Record<string, unknown> };
         const table =
@@ -263,11 +287,11 @@ export class FaultPlan {
   instrumentOutbox(outbox: LocalOutbox): void {
     const send = outbox.send.bind(outbox);
     outbox.send = async (address, message, ref: DeliveryRef) => {
-      const scope = this.#scope.getStore();
-      if (!scope || !this.active) return send(address, message, ref);
+      const scope = this.#faultable();
+      if (!scope) return send(address, message, ref);
       const channel = typeof message === 'string' ? 'sms' : 'push';
       const step = `${ref.recallId}|${ref.step}`;
-      const roll = this.draw(`provider|${step}|${this.#next(`provider|${step}`)}`);
+      const roll = this.draw(`${scope.key}|provider|${step}|${this.#nextIn(scope, `provider|${step}`)}`);
       if (roll < this.rates.providerRefused) {
         this.count('provider.refused', scope.key, step);
         throw channel === 'sms'
@@ -288,9 +312,9 @@ export class FaultPlan {
   wrapStarter(starter: WorkflowStarter): WorkflowStarter {
     return {
       start: async (name: string, input: object): Promise<StartedExecution> => {
-        const scope = this.#scope.getStore();
-        if (scope && this.active && !scope.dead) {
-          const roll = this.draw(`start|${name}|${this.#next(`start|${name}`)}`);
+        const scope = this.#faultable();
+        if (scope && !scope.dead) {
+          const roll = this.draw(`${scope.key}|start|${name}|${this.#nextIn(scope, `start|${name}`)}`);
           if (roll < this.rates.startThrottled) {
             this.count('start.throttled', scope.key, name);
             throw providerError(
@@ -306,11 +330,16 @@ export class FaultPlan {
             );
           }
         }
-        return starter.start(name, input);
+        return this.execution(name, () => starter.start(name, input));
       },
       isRunning: (arn) => starter.isRunning(arn),
       consoleUrl: (arn) => starter.consoleUrl(arn),
     };
+  }
+
+  #faultable(): Scope | undefined {
+    const scope = this.#scope.getStore();
+    return scope?.kind === 'invocation' && this.active ? scope : undefined;
   }
 
   #roll(scope: Scope, what: string, p: number): boolean {

@@ -206,7 +206,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioRecord
   });
 
   const runScan = async (name: string, asOf: string): Promise<void> => {
-    const execution = rt.scanWorkflow.describe(name) ?? rt.scanWorkflow.start(name, { asOf });
+    const execution =
+      rt.scanWorkflow.describe(name) ?? plan.execution(name, () => rt.scanWorkflow.start(name, { asOf }));
     await execution.done;
     const failed = execution.history.find((e) => e.type === 'StateFailed')?.data as
       | { error?: string }
