@@ -76,7 +76,7 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   providerRefused: 0.04,
   providerInDoubt: 0.04,
   startThrottled: 0.02,
-  startExecutionLimit: 0.01,
+  startExecutionLimit: 0.02,
   scanCallFactor: 0.02,
 };
 

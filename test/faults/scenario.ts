@@ -247,7 +247,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioRecord
     const asOf = new Date(morningMs).toISOString();
     const name = `scan-${asOf.replace(/[^0-9]/g, '').slice(0, 12)}`;
     const work: Promise<void>[] = [runScan(name, asOf)];
-    if (random() < SCAN_TWICE_CHANCE) {
+    // The second morning always runs twice, so every seed has at least one such day.
+    if (random() < SCAN_TWICE_CHANCE || day === 1) {
       plan.count('scan.twice_same_day', 'driver', asOf);
       // Either beside the first run (a Scheduler retry) or after it (an operator's re-run).
       if (random() < 0.5) work.push(runScan(`${name}-again`, asOf));
