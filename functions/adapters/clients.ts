@@ -14,6 +14,13 @@ let sns: SNSClient | undefined;
 let sfn: SFNClient | undefined;
 let pinpoint: PinpointClient | undefined;
 let smsVoice: PinpointSMSVoiceV2Client | undefined;
+let smsSns: SNSClient | undefined;
+
+/**
+ * Clients that send to people make one attempt per call: the SDK would resend after a 5xx or a
+ * timeout, when the provider may already have delivered. Only definite refusals are retried, by us.
+ */
+const SEND_ONCE = { maxAttempts: 1 } as const;
 
 export function documentClient(): DynamoDBDocumentClient {
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -27,17 +34,23 @@ export function snsClient(): SNSClient {
   return sns;
 }
 
+/** SNS for SMS `Publish` only: no SDK retries. Opt-out lookups and operator alerts use `snsClient()`. */
+export function smsSendClient(): SNSClient {
+  smsSns ??= new SNSClient(SEND_ONCE);
+  return smsSns;
+}
+
 export function stepFunctionsClient(): SFNClient {
   sfn ??= new SFNClient({});
   return sfn;
 }
 
 export function pinpointClient(): PinpointClient {
-  pinpoint ??= new PinpointClient({});
+  pinpoint ??= new PinpointClient(SEND_ONCE);
   return pinpoint;
 }
 
 export function smsVoiceClient(): PinpointSMSVoiceV2Client {
-  smsVoice ??= new PinpointSMSVoiceV2Client({});
+  smsVoice ??= new PinpointSMSVoiceV2Client(SEND_ONCE);
   return smsVoice;
 }

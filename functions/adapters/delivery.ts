@@ -5,7 +5,9 @@ import {
   SendTextMessageCommand,
 } from '@aws-sdk/client-pinpoint-sms-voice-v2';
 import { CheckIfPhoneNumberIsOptedOutCommand, PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import { classifyProviderFailure, classifyPushStatus, type ProviderVerdict } from '../domain/delivery.ts';
 import type { RenderedMessage } from '../domain/templates.ts';
+import { redactNumbers } from '../domain/user.ts';
 
 /** Which recall step a delivery belongs to; providers get it as context, never as content. */
 export interface DeliveryRef {
@@ -31,6 +33,52 @@ export class DeliveryFailedError extends Error {
   override readonly name = 'DeliveryFailed';
 }
 
+/** The provider definitely did not take the message: nothing went out. */
+export class DeliveryRefusedError extends Error {
+  override readonly name = 'DeliveryRefused';
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** The request left and the answer does not say whether the message went out: never send it again. */
+export class DeliveryInDoubtError extends Error {
+  override readonly name = 'DeliveryInDoubt';
+}
+
+/** Provider errors quote the number they refused; the reason keeps the error's name and no digits. */
+function reasonOf(error: unknown): string {
+  const e = error as Error;
+  return redactNumbers(`${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`).slice(0, 300);
+}
+
+function verdictError(verdict: ProviderVerdict, reason: string): Error {
+  return verdict.kind === 'refused'
+    ? new DeliveryRefusedError(reason, verdict.retryable)
+    : new DeliveryInDoubtError(reason);
+}
+
+/**
+ * Runs one send call and turns any failure into a refusal or an in-doubt error. The clients that
+ * make these calls have SDK retries off (clients.ts): a resend after a 5xx could deliver twice.
+ */
+async function sendCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    const meta = (error as { $metadata?: { httpStatusCode?: number; attempts?: number } }).$metadata;
+    const verdict = classifyProviderFailure({
+      name: (error as Error)?.name ?? 'Error',
+      httpStatus: meta?.httpStatusCode,
+      attempts: meta?.attempts,
+    });
+    throw verdictError(verdict, reasonOf(error));
+  }
+}
+
 /**
  * Push through the End User Messaging push API (Pinpoint `SendMessages`), addressed by device
  * token. No Pinpoint endpoints, segments or journeys: those features are retired.
@@ -43,33 +91,35 @@ export class PinpointPushSender implements PushSender {
   ) {}
 
   async send(token: string, message: RenderedMessage, ref: DeliveryRef): Promise<PushResult> {
-    const out = await this.client.send(
-      new SendMessagesCommand({
-        ApplicationId: this.applicationId,
-        MessageRequest: {
-          Addresses: { [token]: { ChannelType: this.channelType } },
-          Context: { recallId: ref.recallId, step: ref.step },
-          MessageConfiguration: {
-            [this.channelType === 'APNS' || this.channelType === 'APNS_SANDBOX'
-              ? 'APNSMessage'
-              : this.channelType === 'BAIDU'
-                ? 'BaiduMessage'
-                : 'GCMMessage']: {
-              Action: 'OPEN_APP',
-              Title: message.title,
-              Body: message.body,
+    const out = await sendCall(() =>
+      this.client.send(
+        new SendMessagesCommand({
+          ApplicationId: this.applicationId,
+          MessageRequest: {
+            Addresses: { [token]: { ChannelType: this.channelType } },
+            Context: { recallId: ref.recallId, step: ref.step },
+            MessageConfiguration: {
+              [this.channelType === 'APNS' || this.channelType === 'APNS_SANDBOX'
+                ? 'APNSMessage'
+                : this.channelType === 'BAIDU'
+                  ? 'BaiduMessage'
+                  : 'GCMMessage']: {
+                Action: 'OPEN_APP',
+                Title: message.title,
+                Body: message.body,
+              },
             },
           },
-        },
-      }),
+        }),
+      ),
     );
     const result = out.MessageResponse?.Result?.[token];
     const status = result?.DeliveryStatus;
-    if (status === 'SUCCESSFUL') return { kind: 'sent', providerMessageId: result?.MessageId };
-    if (status === 'PERMANENT_FAILURE' || status === 'OPT_OUT') {
-      return { kind: 'invalid_address', detail: `${status}: ${result?.StatusMessage ?? 'no detail'}` };
-    }
-    throw new DeliveryFailedError(`push ${status ?? 'UNKNOWN'}: ${result?.StatusMessage ?? 'no detail'}`);
+    const detail = `${status ?? 'UNKNOWN'}: ${result?.StatusMessage ?? 'no detail'}`;
+    const verdict = classifyPushStatus(status);
+    if (verdict.kind === 'sent') return { kind: 'sent', providerMessageId: result?.MessageId };
+    if (verdict.kind === 'invalid_address') return { kind: 'invalid_address', detail };
+    throw verdictError(verdict, `push ${redactNumbers(detail)}`);
   }
 }
 
@@ -91,17 +141,19 @@ export class SnsSmsSender implements SmsSender {
   }
 
   async send(phone: string, text: string): Promise<{ providerMessageId?: string }> {
-    const out = await this.sns.send(
-      new PublishCommand({
-        PhoneNumber: phone,
-        Message: text,
-        MessageAttributes: {
-          'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: this.options.smsType ?? 'Promotional' },
-          ...(this.options.senderId
-            ? { 'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: this.options.senderId } }
-            : {}),
-        },
-      }),
+    const out = await sendCall(() =>
+      this.sns.send(
+        new PublishCommand({
+          PhoneNumber: phone,
+          Message: text,
+          MessageAttributes: {
+            'AWS.SNS.SMS.SMSType': { DataType: 'String', StringValue: this.options.smsType ?? 'Promotional' },
+            ...(this.options.senderId
+              ? { 'AWS.SNS.SMS.SenderID': { DataType: 'String', StringValue: this.options.senderId } }
+              : {}),
+          },
+        }),
+      ),
     );
     return { providerMessageId: out.MessageId };
   }
@@ -131,15 +183,17 @@ export class SmsVoiceV2Sender implements SmsSender {
   }
 
   async send(phone: string, text: string, ref: DeliveryRef): Promise<{ providerMessageId?: string }> {
-    const out = await this.client.send(
-      new SendTextMessageCommand({
-        DestinationPhoneNumber: phone,
-        OriginationIdentity: this.options.originationIdentity,
-        MessageBody: text,
-        MessageType: 'PROMOTIONAL',
-        ConfigurationSetName: this.options.configurationSetName,
-        Context: { recallId: ref.recallId, step: ref.step },
-      }),
+    const out = await sendCall(() =>
+      this.client.send(
+        new SendTextMessageCommand({
+          DestinationPhoneNumber: phone,
+          OriginationIdentity: this.options.originationIdentity,
+          MessageBody: text,
+          MessageType: 'PROMOTIONAL',
+          ConfigurationSetName: this.options.configurationSetName,
+          Context: { recallId: ref.recallId, step: ref.step },
+        }),
+      ),
     );
     return { providerMessageId: out.MessageId };
   }

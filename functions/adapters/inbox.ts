@@ -18,6 +18,24 @@ export interface InboxPage {
   nextToken?: string;
 }
 
+/** A `nextToken` that no page of this API handed out. */
+export class InvalidPageTokenError extends Error {
+  override readonly name = 'InvalidPageToken';
+}
+
+const MESSAGE_ID = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#[^#]+#[a-z_]+$/;
+
+/**
+ * The message id a page token names. The token must be exactly what `list` wrote (base64url of a
+ * message id): anything else would reach DynamoDB as a broken start key and fail as a 500.
+ */
+export function decodePageToken(token: string): string {
+  const id = Buffer.from(token, 'base64url').toString();
+  if (Buffer.from(id).toString('base64url') !== token || !MESSAGE_ID.test(id))
+    throw new InvalidPageTokenError('not a nextToken from a previous page');
+  return id;
+}
+
 export function inboxMessageId(createdAt: string, recallId: string, step: string): string {
   return `${createdAt}#${recallId}#${step}`;
 }
@@ -41,9 +59,7 @@ export class Inbox {
         ExpressionAttributeValues: { ':u': userId },
         ScanIndexForward: false,
         Limit: limit,
-        ExclusiveStartKey: nextToken
-          ? { userId, messageId: Buffer.from(nextToken, 'base64url').toString() }
-          : undefined,
+        ExclusiveStartKey: nextToken ? { userId, messageId: decodePageToken(nextToken) } : undefined,
       }),
     );
     const last = out.LastEvaluatedKey?.messageId as string | undefined;

@@ -10,10 +10,17 @@ export interface MessageRecord {
   step: RecallChannel;
   userId: string;
   channel: RecallChannel;
-  status: 'sending' | 'sent' | 'failed';
+  /**
+   * `sending`: claimed, outcome not recorded yet. `sent`: the provider took it. `failed`: the
+   * provider definitely refused it (may be claimed again). `unknown`: it may have gone out; never resent.
+   */
+  status: 'sending' | 'sent' | 'failed' | 'unknown';
   attempts: number;
   claimedAt: string;
-  /** Only sent messages carry it, so the byUser index holds exactly the sent ones. */
+  /**
+   * Only sent and unknown messages carry it, so the byUser index holds exactly what may have reached
+   * the user: a message in doubt counts against the frequency cap like a sent one.
+   */
   sentAt?: string;
   localTime?: string;
   title?: string;
@@ -117,15 +124,42 @@ export class MessageLedger {
     );
   }
 
+  /**
+   * The send is in doubt: the request left and the answer does not tell whether it went out. Kept
+   * apart from `failed` so it is never claimed again. A step already recorded as sent stays sent.
+   */
+  async markUnknown(recallId: string, step: RecallChannel, at: string, reason: string): Promise<void> {
+    await this.doc
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { recallId, step },
+          UpdateExpression: 'SET #status = :unknown, #sentAt = if_not_exists(#sentAt, :at), lastError = :e',
+          ConditionExpression: '#status = :sending OR #status = :unknown',
+          ExpressionAttributeNames: { '#status': 'status', '#sentAt': 'sentAt' },
+          ExpressionAttributeValues: {
+            ':unknown': 'unknown',
+            ':sending': 'sending',
+            ':at': at,
+            ':e': reason.slice(0, 500),
+          },
+        }),
+      )
+      .catch((error: unknown) => {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      });
+  }
+
   async markFailed(recallId: string, step: RecallChannel, error: string): Promise<void> {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { recallId, step },
         UpdateExpression: 'SET #status = :failed, lastError = :e',
-        ConditionExpression: '#status <> :sent',
+        // Only this attempt's own claim may be marked failed: never a send recorded as sent or in doubt.
+        ConditionExpression: '#status = :sending',
         ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':failed': 'failed', ':sent': 'sent', ':e': error.slice(0, 500) },
+        ExpressionAttributeValues: { ':failed': 'failed', ':sending': 'sending', ':e': error.slice(0, 500) },
       }),
     );
   }

@@ -344,7 +344,8 @@ export const API_ROUTES = [
     operationId: 'getAssessment',
     method: 'GET',
     path: '/users/{userId}/assessment',
-    summary: "The user's latest stored assessment, or a fresh one with ?fresh=true",
+    summary:
+      "The user's latest stored assessment (a fresh one before the first scan), or a fresh one with ?fresh=true",
     params: UserPathSchema,
     query: AssessmentQuerySchema,
     success: { status: 200, description: 'the assessment with its reasons' },

@@ -1,3 +1,4 @@
+import { canReach } from './delivery.ts';
 import { channelRisk, type Policy, type ReasonCode } from './policy.ts';
 import { MS_PER_DAY, wholeDaysBetween } from './time.ts';
 import type { AssessmentStatus, LifecycleStage, RiskLevel, UserRecord } from './user.ts';
@@ -31,6 +32,8 @@ export type StrategyKind = Strategy['kind'];
 export interface RecallPlan {
   /** Escalation order; channels without consent or without an address are left out. */
   channels: RecallChannel[];
+  /** Set when a high-risk user cannot get SMS and the plan falls back to the other channels. */
+  fallback?: ChannelFallback;
   /** Content to use, most specific first. */
   strategies: Strategy[];
 }
@@ -146,15 +149,22 @@ export function lifecycleStage(ageDays: number, investCount: number, policy: Pol
   return 'novice';
 }
 
-/** Which channels can reach this user at all: consent plus an address. Checked again at send time. */
-export function reachableChannels(user: UserRecord, level: RiskLevel): RecallChannel[] {
-  const channels: RecallChannel[] = [];
-  if (level !== 'high') {
-    if (user.consent.inApp) channels.push('in_app');
-    if (user.consent.push && user.pushAddress) channels.push('push');
-  }
-  if (user.consent.sms && user.phone) channels.push('sms');
-  return channels;
+/** Why a high-risk user's recall does not go SMS first: SMS cannot reach them. */
+export type ChannelFallback = 'no_sms_consent' | 'no_phone';
+
+/**
+ * Which channels can reach this user at all: consent plus an address (checked again at send time).
+ * A high-risk user goes by SMS alone; one SMS cannot reach falls back to the channels they did
+ * consent to, and the fallback is named, so the riskiest users are never left with no channel.
+ */
+export function reachableChannels(
+  user: UserRecord,
+  level: RiskLevel,
+): { channels: RecallChannel[]; fallback?: ChannelFallback } {
+  const all = ESCALATION.filter((c) => canReach(user, c));
+  if (level !== 'high') return { channels: all };
+  if (all.includes('sms')) return { channels: ['sms'] };
+  return { channels: all, fallback: user.consent.sms ? 'no_phone' : 'no_sms_consent' };
 }
 
 function has(reasons: Reason[], code: ReasonCode): boolean {
@@ -188,7 +198,7 @@ export function recallPlan(
   if (status === 'churned' && user.churnReason) {
     switch (user.churnReason) {
       case 'economic':
-        return { channels: reachableChannels(user, level), strategies: [{ kind: 'care' }] };
+        return { ...reachableChannels(user, level), strategies: [{ kind: 'care' }] };
       case 'frustrated':
         strategies.push({ kind: 'reinvite_after_improvement' });
         break;
@@ -222,5 +232,5 @@ export function recallPlan(
     strategies.push({ kind: 'preferred_product', products: user.preferredProducts });
   }
   if (strategies.length === 0) strategies.push({ kind: 'reminder' });
-  return { channels: reachableChannels(user, level), strategies };
+  return { ...reachableChannels(user, level), strategies };
 }

@@ -5,6 +5,7 @@ import {
   type Strategy,
   type StrategyKind,
 } from './assessment.ts';
+import { CHANNEL_RULES, canReach } from './delivery.ts';
 import type { Policy } from './policy.ts';
 import { MS_PER_DAY, toMillis, utcMonth } from './time.ts';
 import type { RiskLevel, UserRecord } from './user.ts';
@@ -103,6 +104,8 @@ export interface RecallRoutePlan {
   skipReason?: SkipReason;
   channels: RecallChannel[];
   strategies: Strategy[];
+  /** A high-risk user SMS cannot reach: the plan falls back to the channels they consented to. */
+  fallback?: RecallPlan['fallback'];
 }
 
 /** Applies a manual recall's overrides (start further along, forced strategy) to the assessed plan. */
@@ -124,18 +127,17 @@ export function routeRecall(
     const forced = forcedStrategy(options.strategy, user, policy);
     strategies = [forced, ...strategies.filter((s) => s.kind !== forced.kind)];
   }
-  if (options.holdout) return { route: 'skip', skipReason: 'holdout', channels, strategies };
-  if (channels.length === 0) return { route: 'skip', skipReason: 'no_channel', channels, strategies };
+  const fallback = !options.startAt && plan.fallback ? { fallback: plan.fallback } : {};
+  if (options.holdout) return { route: 'skip', skipReason: 'holdout', channels, strategies, ...fallback };
+  if (channels.length === 0)
+    return { route: 'skip', skipReason: 'no_channel', channels, strategies, ...fallback };
   const smsOnly = channels.length === 1 && channels[0] === 'sms';
-  // An operator's explicit starting step wins over the risk level's SMS-first rule.
-  const smsFirst = options.startAt ? channels[0] === 'sms' : level === 'high' || smsOnly;
-  return { route: smsFirst ? 'sms_first' : 'escalate', channels, strategies };
-}
-
-function canReach(user: UserRecord, channel: RecallChannel): boolean {
-  if (channel === 'in_app') return user.consent.inApp;
-  if (channel === 'push') return user.consent.push && !!user.pushAddress;
-  return user.consent.sms && !!user.phone;
+  // An operator's explicit starting step wins over the risk level's SMS-first rule; a high-risk
+  // user SMS cannot reach escalates through the channels they have.
+  const smsFirst = options.startAt
+    ? channels[0] === 'sms'
+    : smsOnly || (level === 'high' && channels[0] === 'sms');
+  return { route: smsFirst ? 'sms_first' : 'escalate', channels, strategies, ...fallback };
 }
 
 function forcedStrategy(kind: StrategyKind, user: UserRecord, policy: Policy): Strategy {
@@ -194,6 +196,5 @@ export function frequencyCap(
 }
 
 export function waitHoursAfter(channel: RecallChannel, policy: Policy): number {
-  const w = policy.recall.waitHours;
-  return channel === 'in_app' ? w.afterInApp : channel === 'push' ? w.afterPush : w.afterSms;
+  return CHANNEL_RULES[channel].waitHours(policy);
 }

@@ -2,6 +2,7 @@ import type { ChannelType } from '@aws-sdk/client-pinpoint';
 import {
   documentClient,
   pinpointClient,
+  smsSendClient,
   smsVoiceClient,
   snsClient,
   stepFunctionsClient,
@@ -28,7 +29,7 @@ function smsSenderFromEnv(env: Environment): SmsSender {
       configurationSetName: env[ENV.smsConfigurationSet] || undefined,
     });
   }
-  return new SnsSmsSender(snsClient(), { senderId: env[ENV.smsSenderId] || undefined });
+  return new SnsSmsSender(smsSendClient(), { senderId: env[ENV.smsSenderId] || undefined });
 }
 
 export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): RecallStepDeps {

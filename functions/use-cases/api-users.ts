@@ -1,16 +1,11 @@
-import type { Inbox, InboxPage } from '../adapters/inbox.ts';
+import { type Inbox, type InboxPage, InvalidPageTokenError } from '../adapters/inbox.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
 import { toIso } from '../domain/time.ts';
-import {
-  parseUserRecord,
-  StoredAssessmentSchema,
-  type UserRecord,
-  userProfileShape,
-} from '../domain/user.ts';
-import { InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
+import { parseUserRecord, StoredAssessmentSchema, userProfileShape } from '../domain/user.ts';
+import { InvalidRequestError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
 
 export interface UserApiDeps {
   users: UserRepository;
@@ -51,14 +46,6 @@ export async function putUserProfile(
   return { userId, created: written === 'created' };
 }
 
-async function loadUser(userId: string, deps: Pick<UserApiDeps, 'users'>): Promise<UserRecord> {
-  const item = await deps.users.get(userId);
-  if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
-  const parsed = parseUserRecord(item);
-  if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
-  return parsed.value;
-}
-
 export interface AssessmentView {
   userId: string;
   fresh: boolean;
@@ -71,28 +58,24 @@ export interface AssessmentView {
   plan?: Assessment['plan'];
 }
 
-/** The stored assessment, or with `fresh` the policy's verdict now (not stored: a GET writes nothing). */
+/**
+ * The stored assessment, or with `fresh` the policy's verdict now (not stored: a GET writes nothing).
+ * Before the first scan has stored one, the answer is the fresh verdict, marked `fresh: true`.
+ */
 export async function userAssessment(
   userId: string,
   fresh: boolean,
   deps: UserApiDeps,
 ): Promise<AssessmentView> {
-  if (fresh) {
-    const user = await loadUser(userId, deps);
-    const now = deps.now();
-    const { userId: _, ...assessment } = assess(user, deps.policy, now);
-    return { userId, fresh: true, ...assessment, assessedAt: now.toISOString() };
-  }
   const item = await deps.users.get(userId);
   if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
-  const stored = StoredAssessmentSchema.safeParse(item.assessment);
-  if (!stored.success) {
-    throw new NotFoundError(
-      'assessment_not_found',
-      'no stored assessment yet (the daily scan writes it); ask with ?fresh=true',
-    );
-  }
-  return { userId, fresh: false, ...stored.data };
+  const stored = fresh ? undefined : StoredAssessmentSchema.safeParse(item.assessment);
+  if (stored?.success) return { userId, fresh: false, ...stored.data };
+  const parsed = parseUserRecord(item);
+  if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
+  const now = deps.now();
+  const { userId: _, ...assessment } = assess(parsed.value, deps.policy, now);
+  return { userId, fresh: true, ...assessment, assessedAt: now.toISOString() };
 }
 
 /** Sets the churn reason that steers the next recall's strategy and keeps the answer on the record. */
@@ -115,7 +98,14 @@ export async function userInbox(
   deps: UserApiDeps,
 ): Promise<{ userId: string } & InboxPage> {
   if (!(await deps.users.get(userId))) throw new NotFoundError('user_not_found', 'no user with this id');
-  const { messages, nextToken } = await deps.inbox.list(userId, page.limit ?? 20, page.nextToken);
+  let listed: InboxPage;
+  try {
+    listed = await deps.inbox.list(userId, page.limit ?? 20, page.nextToken);
+  } catch (error) {
+    if (!(error instanceof InvalidPageTokenError)) throw error;
+    throw new InvalidRequestError([{ in: 'query', field: 'nextToken', message: error.message }]);
+  }
+  const { messages, nextToken } = listed;
   return {
     userId,
     messages: messages.map(({ userId: _, ...message }) => message) as InboxPage['messages'],

@@ -1,4 +1,10 @@
-import { DeliveryFailedError, type PushSender, type SmsSender } from '../adapters/delivery.ts';
+import {
+  DeliveryFailedError,
+  DeliveryInDoubtError,
+  DeliveryRefusedError,
+  type PushSender,
+  type SmsSender,
+} from '../adapters/delivery.ts';
 import { type Inbox, inboxMessageId } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { MessageLedger, MessageRecord } from '../adapters/message-ledger.ts';
@@ -6,6 +12,7 @@ import type { RecallRepository } from '../adapters/recall-repository.ts';
 import { type Rewards, rewardIdFor } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import { assess, type RecallChannel, recallPlan } from '../domain/assessment.ts';
+import { CHANNEL_RULES, classifyProviderFailure } from '../domain/delivery.ts';
 import type { Policy } from '../domain/policy.ts';
 import {
   cameBackSince,
@@ -15,11 +22,10 @@ import {
   type RecallRoutePlan,
   type RecallStart,
   routeRecall,
-  waitHoursAfter,
 } from '../domain/recall.ts';
-import { renderMessage } from '../domain/templates.ts';
+import { type RenderedMessage, renderMessage } from '../domain/templates.ts';
 import { addDays, addHours, isQuietTime, localTime, nextSendableTime, toIso } from '../domain/time.ts';
-import { maskPhone, parseUserRecord, redactNumbers, type UserRecord } from '../domain/user.ts';
+import { parseUserRecord, redactNumbers, type UserRecord } from '../domain/user.ts';
 
 export interface RecallStepDeps {
   users: UserRepository;
@@ -136,6 +142,10 @@ export interface SendStepInput {
 
 export type SendOutcome =
   | 'sent'
+  /** The provider may have taken it (timeout, reset, 5xx): treated as sent, never sent again. */
+  | 'unknown'
+  /** The provider definitely refused it for good (validation, opted out): the escalation moves on. */
+  | 'refused'
   | 'not_planned'
   | 'no_consent'
   | 'no_address'
@@ -156,51 +166,121 @@ export interface SendStepResult {
   detail?: string;
 }
 
+/** What the guard hands to delivery: everything needed to send this step once. */
+interface ClearedStep {
+  input: SendStepInput;
+  user: UserRecord;
+  address: string;
+  message: RenderedMessage;
+  claim: { attempt: number; claimedAt: string };
+  now: Date;
+  at: string;
+}
+
+type Delivery =
+  | { kind: 'sent'; providerMessageId?: string }
+  | { kind: 'invalid_address'; detail: string }
+  | { kind: 'refused'; retryable: boolean; reason: string }
+  | { kind: 'in_doubt'; reason: string };
+
 /**
- * Send one escalation step. Hard rules are checked here, at send time, whatever the plan said:
- * consent, an address, quiet hours, the frequency cap, the provider's opt-out list. The ledger
- * keyed by (recall, step) makes a retried or redriven send answer with the first send.
+ * Send one escalation step: guard (the hard rules, checked here at send time whatever the plan said:
+ * consent, an address, quiet hours, the frequency cap, the provider's opt-out list; then the ledger
+ * claim keyed by (recall, step)) → deliver (one provider call, its outcome classified) → record.
  */
 export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Promise<SendStepResult> {
-  const now = deps.now();
-  const at = now.toISOString();
-  const { recallId, userId, channel } = input;
-  const waitAfter = (sentAt: string, tz: string) =>
-    nextSendableTime(
-      addHours(sentAt, waitHoursAfter(channel, deps.policy)),
-      tz,
-      deps.policy.recall.quietHours,
-    );
-  const skipped = async (result: SendOutcome, detail?: string): Promise<SendStepResult> => {
-    await deps.recalls.appendStep(recallId, { step: channel, result, at, ...(detail ? { detail } : {}) });
-    return { channel, result, at, waitUntil: at, ...(detail ? { detail } : {}) };
-  };
+  const guarded = await guardStep(input, deps);
+  if ('result' in guarded) return guarded;
+  return recordDelivery(guarded, await deliver(guarded, deps), deps);
+}
 
-  const alreadyTaken = (record: MessageRecord): SendStepResult => {
+function waitAfter(channel: RecallChannel, sentAt: string, tz: string, policy: Policy): string {
+  return nextSendableTime(
+    addHours(sentAt, CHANNEL_RULES[channel].waitHours(policy)),
+    tz,
+    policy.recall.quietHours,
+  );
+}
+
+async function skipped(
+  input: SendStepInput,
+  at: string,
+  result: SendOutcome,
+  deps: Pick<RecallStepDeps, 'recalls'>,
+  detail?: string,
+): Promise<SendStepResult> {
+  await deps.recalls.appendStep(input.recallId, {
+    step: input.channel,
+    result,
+    at,
+    ...(detail ? { detail } : {}),
+  });
+  return { channel: input.channel, result, at, waitUntil: at, ...(detail ? { detail } : {}) };
+}
+
+/** A step an earlier attempt took: sent, or in doubt. Either way it is not sent again. */
+async function alreadyTaken(
+  input: SendStepInput,
+  record: MessageRecord,
+  user: UserRecord,
+  deps: RecallStepDeps,
+  at: string,
+): Promise<SendStepResult> {
+  const { recallId, channel } = input;
+  if (record.status === 'sent') {
     const sentAt = record.sentAt ?? record.claimedAt;
     return {
       channel,
       result: 'sent',
       at: sentAt,
-      waitUntil: waitAfter(sentAt, user?.timeZone ?? 'Asia/Shanghai'),
-      ...(record.sentAt ? {} : { detail: 'an earlier attempt may have sent it; not sent again' }),
+      waitUntil: waitAfter(channel, sentAt, user.timeZone, deps.policy),
     };
+  }
+  // Left `sending` (a crash, or a result that could not be recorded): whether it went out is unknown.
+  const detail = 'an earlier attempt may have sent it; not sent again';
+  if (record.status === 'sending') {
+    await deps.ledger.markUnknown(recallId, channel, record.claimedAt, detail);
+    await deps.recalls.appendStep(recallId, { step: channel, result: 'unknown', at, detail });
+    countUnknown(deps, input, detail);
+  }
+  const since = record.sentAt ?? record.claimedAt;
+  return {
+    channel,
+    result: 'unknown',
+    at: since,
+    waitUntil: waitAfter(channel, since, user.timeZone, deps.policy),
+    detail,
   };
+}
 
+function countUnknown(deps: Pick<RecallStepDeps, 'logger'>, input: SendStepInput, reason: string): void {
+  // The log line is the count: a metric filter on it tells operators how many sends are in doubt.
+  deps.logger.warn('send outcome unknown; not sent again', {
+    recallId: input.recallId,
+    step: input.channel,
+    reason,
+  });
+}
+
+/** Guard: every hard rule, then the claim. Answers the step's result when it must not send. */
+async function guardStep(input: SendStepInput, deps: RecallStepDeps): Promise<ClearedStep | SendStepResult> {
+  const now = deps.now();
+  const at = now.toISOString();
+  const { recallId, userId, channel } = input;
+  const rule = CHANNEL_RULES[channel];
   if (!input.plan.channels.includes(channel)) return { channel, result: 'not_planned', at, waitUntil: at };
   const user = await loadUser(userId, deps);
-  if (!user) return skipped('user_not_found');
+  if (!user) return skipped(input, at, 'user_not_found', deps);
 
-  // Sent, or claimed by an attempt that may have sent it before failing: never sent again.
   const previous = await deps.ledger.get(recallId, channel);
-  if (previous && previous.status !== 'failed') return alreadyTaken(previous);
+  if (previous && previous.status !== 'failed') return alreadyTaken(input, previous, user, deps, at);
 
-  const consent =
-    channel === 'in_app' ? user.consent.inApp : channel === 'push' ? user.consent.push : user.consent.sms;
-  if (!consent) return skipped('no_consent');
-  const address = channel === 'push' ? user.pushAddress : channel === 'sms' ? user.phone : user.userId;
-  if (!address) return skipped('no_address');
-  if (channel !== 'in_app' && isQuietTime(now, user.timeZone, deps.policy.recall.quietHours)) {
+  if (!rule.consented(user)) return skipped(input, at, 'no_consent', deps);
+  const address = rule.address(user);
+  if (!address) return skipped(input, at, 'no_address', deps);
+  if (channel === 'push' && !deps.push)
+    return skipped(input, at, 'channel_unavailable', deps, 'no push application configured');
+  if (rule.quietHours && isQuietTime(now, user.timeZone, deps.policy.recall.quietHours)) {
     // Held, not dropped: the workflow waits until sending hours and comes back to this step.
     const until = nextSendableTime(now, user.timeZone, deps.policy.recall.quietHours);
     await deps.recalls.appendStep(recallId, {
@@ -217,15 +297,36 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
     at,
     deps.policy,
   );
-  if (!cap.allowed) return skipped('frequency_capped', cap.rule);
-  if (channel === 'sms' && (await deps.sms.isOptedOut(address))) return skipped('opted_out');
+  if (!cap.allowed) return skipped(input, at, 'frequency_capped', deps, cap.rule);
+  if (channel === 'sms' && (await optedOut(address, input, deps)))
+    return skipped(input, at, 'opted_out', deps);
 
   const strategy = input.plan.strategies[0] ?? { kind: 'reminder' as const };
   const message = renderMessage(strategy, channel, user.locale);
   const claim = await deps.ledger.claim(recallId, channel, userId, at);
-  if (claim.kind === 'taken') return alreadyTaken(claim.record);
+  if (claim.kind === 'taken') return alreadyTaken(input, claim.record, user, deps, at);
+  return { input, user, address, message, claim, now, at };
+}
 
-  let providerMessageId: string | undefined;
+/**
+ * The provider's opt-out list. A lookup that fails is retried like a delivery (DeliveryFailed, which
+ * the workflow retries and, when it keeps failing, moves past); its error is redacted first, since
+ * the provider may quote the number and the workflow keeps errors in its history.
+ */
+async function optedOut(phone: string, input: SendStepInput, deps: RecallStepDeps): Promise<boolean> {
+  try {
+    return await deps.sms.isOptedOut(phone);
+  } catch (error) {
+    const reason = redactNumbers(`${(error as Error).name}: ${(error as Error).message}`).slice(0, 300);
+    deps.logger.warn('opt-out lookup failed', { recallId: input.recallId, step: input.channel, reason });
+    throw new DeliveryFailedError(`sms opt-out lookup failed for ${input.recallId}: ${reason}`);
+  }
+}
+
+/** Deliver: one call to the channel, its outcome classified. Nothing is recorded here. */
+async function deliver(step: ClearedStep, deps: RecallStepDeps): Promise<Delivery> {
+  const { input, address, message, claim, at } = step;
+  const { recallId, userId, channel } = input;
   try {
     if (channel === 'in_app') {
       await deps.inbox.deliver({
@@ -237,46 +338,100 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
         body: message.body,
         createdAt: at,
       });
-    } else if (channel === 'push') {
-      if (!deps.push) {
-        await deps.ledger.markFailed(recallId, channel, 'push is not configured');
-        return skipped('channel_unavailable', 'no push application configured');
-      }
-      const pushed = await deps.push.send(address, message, { recallId, step: channel });
-      if (pushed.kind === 'invalid_address') {
-        await deps.users.clearPushAddress(userId, address);
-        await deps.ledger.markFailed(recallId, channel, pushed.detail);
-        return skipped('invalid_address', pushed.detail);
-      }
-      providerMessageId = pushed.providerMessageId;
-    } else {
-      providerMessageId = (await deps.sms.send(address, message.body, { recallId, step: channel }))
-        .providerMessageId;
+      return { kind: 'sent' };
     }
+    if (channel === 'push') {
+      const pushed = await deps.push!.send(address, message, { recallId, step: channel });
+      return pushed.kind === 'invalid_address'
+        ? pushed
+        : { kind: 'sent', providerMessageId: pushed.providerMessageId };
+    }
+    const out = await deps.sms.send(address, message.body, { recallId, step: channel });
+    return { kind: 'sent', providerMessageId: out.providerMessageId };
   } catch (error) {
     // Providers quote the number they refused; nothing downstream (history, logs, API) may see it.
-    const reason = redactNumbers(`${(error as Error).name}: ${(error as Error).message}`);
-    await deps.ledger.markFailed(recallId, channel, reason);
-    await deps.recalls.appendStep(recallId, {
-      step: channel,
-      result: 'failed',
-      at,
-      detail: `attempt ${claim.attempt}: ${reason}`,
+    const reason = redactNumbers(`${(error as Error).name}: ${(error as Error).message}`).slice(0, 300);
+    // The inbox is our own table and its write is idempotent: a failed in-app delivery is simply retried.
+    if (!CHANNEL_RULES[channel].canBeInDoubt) return { kind: 'refused', retryable: true, reason };
+    if (error instanceof DeliveryRefusedError) return { kind: 'refused', retryable: error.retryable, reason };
+    if (error instanceof DeliveryInDoubtError) return { kind: 'in_doubt', reason };
+    // A sender that did not classify its error (a local or injected one) is read by the same rules.
+    const meta = (error as { $metadata?: { httpStatusCode?: number; attempts?: number } }).$metadata;
+    const verdict = classifyProviderFailure({
+      name: (error as Error).name,
+      httpStatus: meta?.httpStatusCode,
+      attempts: meta?.attempts,
     });
-    throw new DeliveryFailedError(`${channel} delivery failed for ${recallId}: ${reason}`);
+    return verdict.kind === 'refused'
+      ? { kind: 'refused', retryable: verdict.retryable, reason }
+      : { kind: 'in_doubt', reason };
   }
+}
 
+/** Record: the ledger and the episode learn the outcome; a refusal worth retrying goes back to the workflow. */
+async function recordDelivery(
+  step: ClearedStep,
+  delivery: Delivery,
+  deps: RecallStepDeps,
+): Promise<SendStepResult> {
+  const { input, user, address, message, claim, now, at } = step;
+  const { recallId, userId, channel } = input;
+  switch (delivery.kind) {
+    case 'invalid_address':
+      await deps.users.clearPushAddress(userId, address);
+      await deps.ledger.markFailed(recallId, channel, delivery.detail);
+      return skipped(input, at, 'invalid_address', deps, delivery.detail);
+    case 'refused': {
+      // If this write fails the step stays `sending`, and a retry reports it in doubt, never sent.
+      await deps.ledger.markFailed(recallId, channel, delivery.reason);
+      if (!delivery.retryable) return skipped(input, at, 'refused', deps, delivery.reason);
+      await deps.recalls.appendStep(recallId, {
+        step: channel,
+        result: 'failed',
+        at,
+        detail: `attempt ${claim.attempt}: ${delivery.reason}`,
+      });
+      throw new DeliveryFailedError(`${channel} delivery failed for ${recallId}: ${delivery.reason}`);
+    }
+    case 'in_doubt': {
+      countUnknown(deps, input, delivery.reason);
+      try {
+        await deps.ledger.markUnknown(recallId, channel, at, delivery.reason);
+        await deps.recalls.appendStep(recallId, {
+          step: channel,
+          result: 'unknown',
+          at,
+          detail: delivery.reason,
+        });
+      } catch (error) {
+        // Left `sending`, which a retry also reads as in doubt: nothing is sent twice either way.
+        deps.logger.error('send in doubt but not recorded', {
+          recallId,
+          step: channel,
+          error: (error as Error).name,
+        });
+      }
+      return {
+        channel,
+        result: 'unknown',
+        at,
+        waitUntil: waitAfter(channel, at, user.timeZone, deps.policy),
+        detail: delivery.reason,
+      };
+    }
+    case 'sent':
+      break;
+  }
   // The provider has taken the message. If recording that fails, the step stays claimed, so a retry
-  // treats it as sent rather than sending again: the step's result is `sent` either way.
+  // reads it as in doubt rather than sending again; this attempt knows it was sent.
   try {
     await deps.ledger.markSent(recallId, channel, {
       sentAt: at,
       localTime: localTime(now, user.timeZone),
       title: message.title,
       text: message.body,
-      address:
-        channel === 'sms' ? maskPhone(address) : channel === 'push' ? `${address.slice(0, 6)}…` : 'inbox',
-      providerMessageId,
+      address: CHANNEL_RULES[channel].masked(address),
+      providerMessageId: delivery.providerMessageId,
     });
     await deps.recalls.appendStep(recallId, { step: channel, result: 'sent', at });
   } catch (error) {
@@ -286,7 +441,7 @@ export async function sendStep(input: SendStepInput, deps: RecallStepDeps): Prom
       error: (error as Error).name,
     });
   }
-  return { channel, result: 'sent', at, waitUntil: waitAfter(at, user.timeZone) };
+  return { channel, result: 'sent', at, waitUntil: waitAfter(channel, at, user.timeZone, deps.policy) };
 }
 
 export interface CheckInput {
@@ -342,8 +497,9 @@ export interface CloseResult {
 export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Promise<CloseResult> {
   const now = deps.now();
   const closedAt = now.toISOString();
+  // A send in doubt counts as sent: the escalation moved on as if it were, and it may have been read.
   const sent = (await deps.ledger.forRecall(input.recallId))
-    .filter((m) => m.status === 'sent' && m.sentAt)
+    .filter((m) => (m.status === 'sent' || m.status === 'unknown') && m.sentAt)
     .sort((a, b) => a.sentAt!.localeCompare(b.sentAt!));
   let outcome: RecallOutcome;
   let winningStep: RecallChannel | undefined;

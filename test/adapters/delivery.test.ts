@@ -9,7 +9,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
-  DeliveryFailedError,
+  DeliveryInDoubtError,
+  DeliveryRefusedError,
   PinpointPushSender,
   type SmsSender,
   SmsVoiceV2Sender,
@@ -116,34 +117,35 @@ describe('PinpointPushSender', () => {
   it.each([
     ['THROTTLED', 'Rate exceeded', 'push THROTTLED: Rate exceeded'],
     ['TEMPORARY_FAILURE', 'Service unavailable', 'push TEMPORARY_FAILURE: Service unavailable'],
-    ['UNKNOWN_FAILURE', undefined, 'push UNKNOWN_FAILURE: no detail'],
-  ] as const)('throws DeliveryFailed on %s so the workflow retries', async (status, statusMessage, text) => {
+  ] as const)('refuses %s as retryable, so the workflow tries again', async (status, statusMessage, text) => {
     pinpoint.on(SendMessagesCommand).resolves(pushResult(status, statusMessage));
     const sender = new PinpointPushSender(new PinpointClient({}), 'app-1');
 
     const error = await sender.send(TOKEN, message, ref).catch((e: unknown) => e);
 
-    expect(error).toBeInstanceOf(DeliveryFailedError);
-    // Step Functions matches Retry.ErrorEquals against this name.
-    expect((error as Error).name).toBe('DeliveryFailed');
-    expect((error as Error).message).toBe(text);
+    expect(error).toBeInstanceOf(DeliveryRefusedError);
+    expect(error).toMatchObject({ retryable: true, message: text });
   });
 
-  it('throws DeliveryFailed when the response has no result for the token', async () => {
+  it('reads a response with no result for the token as in doubt', async () => {
     pinpoint.on(SendMessagesCommand).resolves({ MessageResponse: { ApplicationId: 'app-1', Result: {} } });
     const sender = new PinpointPushSender(new PinpointClient({}), 'app-1');
 
     await expect(sender.send(TOKEN, message, ref)).rejects.toThrow(
-      new DeliveryFailedError('push UNKNOWN: no detail'),
+      new DeliveryInDoubtError('push UNKNOWN: no detail'),
     );
   });
 
-  it('lets an SDK error through unchanged', async () => {
+  it('reads a refused SDK call (ForbiddenException) as a final refusal', async () => {
     const denied = Object.assign(new Error('not authorized'), { name: 'ForbiddenException' });
     pinpoint.on(SendMessagesCommand).rejects(denied);
     const sender = new PinpointPushSender(new PinpointClient({}), 'app-1');
 
-    await expect(sender.send(TOKEN, message, ref)).rejects.toBe(denied);
+    await expect(sender.send(TOKEN, message, ref)).rejects.toMatchObject({
+      name: 'DeliveryRefused',
+      retryable: false,
+      message: 'ForbiddenException: not authorized',
+    });
   });
 });
 
@@ -199,11 +201,14 @@ describe('SnsSmsSender', () => {
     });
   });
 
-  it('lets a throttled Publish fail so the step is retried', async () => {
+  it('refuses a throttled Publish as retryable, so the step is retried', async () => {
     sns.on(PublishCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottledException' }));
     const sender: SmsSender = new SnsSmsSender(new SNSClient({}));
 
-    await expect(sender.send('+8613800138000', 'hi', ref)).rejects.toThrow('Rate exceeded');
+    await expect(sender.send('+8613800138000', 'hi', ref)).rejects.toMatchObject({
+      name: 'DeliveryRefused',
+      retryable: true,
+    });
   });
 });
 

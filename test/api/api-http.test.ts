@@ -218,10 +218,10 @@ describe('users: assessment, feedback, inbox', () => {
     await call('PUT', '/users/as-1', profile({ lastLoginAt: daysBefore(AS_OF, 20) }));
   });
 
-  it('GET assessment: 404 before the scan stored one; ?fresh=true assesses now; then the stored one', async () => {
+  it('GET assessment: fresh before the scan stored one; ?fresh=true assesses now; then the stored one', async () => {
     const none = await call('GET', '/users/as-1/assessment');
-    expect(none.status).toBe(404);
-    expect(none.body.error).toBe('assessment_not_found');
+    expect(none.status).toBe(200);
+    expect(none.body).toMatchObject({ userId: 'as-1', fresh: true });
 
     const fresh = await call('GET', '/users/as-1/assessment?fresh=true');
     expect(fresh.status).toBe(200);

@@ -434,8 +434,13 @@ describe('assess: plan channels', () => {
 
   it.each([
     { case: 'every consent and address', user: {}, channels: ['sms'] },
-    { case: 'no SMS consent', user: { consent: { inApp: true, push: true, sms: false } }, channels: [] },
-    { case: 'no phone', user: { phone: undefined }, channels: [] },
+    // Case 13: SMS cannot reach them, so the consented channels are used instead.
+    {
+      case: 'no SMS consent',
+      user: { consent: { inApp: true, push: true, sms: false } },
+      channels: ['in_app', 'push'],
+    },
+    { case: 'no phone', user: { phone: undefined }, channels: ['in_app', 'push'] },
   ])('high, $case → $channels', ({ user, channels }) => {
     const result = run(aUser({ lastLoginAt: ago(16), balanceFen: 0, ...user }));
     expect(result.level).toBe('high');

@@ -59,12 +59,13 @@ describe('a send whose result could not be recorded', () => {
     const retried = await sendStep(input, deps);
 
     expect(first.result).toBe('sent');
+    // The retry cannot tell this from a refusal whose record failed: in doubt, never sent again.
     expect(retried).toMatchObject({
-      result: 'sent',
+      result: 'unknown',
       detail: 'an earlier attempt may have sent it; not sent again',
     });
     expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(1);
-    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('sending');
+    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('unknown');
   });
 
   it('keeps one in-app message when the in-app step is retried after a failure', async () => {

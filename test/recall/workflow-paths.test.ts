@@ -462,7 +462,8 @@ describe('recall paths under the default escalation', () => {
     rt.outbox.fault = (channel, ref) => {
       if (channel !== 'push' || ref.recallId !== recallId || failures >= 2) return undefined;
       failures++;
-      return Object.assign(new Error(`provider timeout ${failures}`), { name: 'DeliveryFailed' });
+      // Throttled before acceptance: a definite refusal, so the workflow may try again.
+      return Object.assign(new Error(`rate exceeded ${failures}`), { name: 'ThrottlingException' });
     };
     let execution: LocalExecution;
     try {
@@ -486,8 +487,8 @@ describe('recall paths under the default escalation', () => {
     expect(push).toMatchObject({ status: 'sent', attempts: 3, sentAt: addHours(t0, 48) });
     const recall = await readRecall(rt, recallId);
     expect(recall.steps.filter((s) => s.step === 'push').map((s) => [s.result, s.detail])).toEqual([
-      ['failed', 'attempt 1: DeliveryFailed: provider timeout 1'],
-      ['failed', 'attempt 2: DeliveryFailed: provider timeout 2'],
+      ['failed', 'attempt 1: ThrottlingException: rate exceeded 1'],
+      ['failed', 'attempt 2: ThrottlingException: rate exceeded 2'],
       ['sent', undefined],
     ]);
     expect(recall.outcome).toBe('not_returned');
@@ -501,7 +502,7 @@ describe('recall paths under the default escalation', () => {
     rt.outbox.fault = (channel, ref) => {
       if (channel !== 'push' || ref.recallId !== recallId) return undefined;
       attempts++;
-      return Object.assign(new Error('provider down'), { name: 'DeliveryFailed' });
+      return Object.assign(new Error('rate exceeded'), { name: 'ThrottlingException' });
     };
     let execution: LocalExecution;
     try {
@@ -535,11 +536,11 @@ describe('recall paths under the default escalation', () => {
       ['push', 'failed'],
       ['sms', 'sent'],
     ]);
-    expect(recall.steps[4]!.detail).toBe('attempt 4: DeliveryFailed: provider down');
+    expect(recall.steps[4]!.detail).toBe('attempt 4: ThrottlingException: rate exceeded');
     expect((await ledgerOf(rt, recallId)).find((m) => m.step === 'push')).toMatchObject({
       status: 'failed',
       attempts: 4,
-      lastError: 'DeliveryFailed: provider down',
+      lastError: 'ThrottlingException: rate exceeded',
     });
     expect(await outboxItems(rt, { recallId, channel: 'push' })).toEqual([]);
     expect(recall).toMatchObject({ outcome: 'not_returned' });

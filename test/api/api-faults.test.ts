@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { UserRecord } from '../../functions/domain/user.ts';
+import { type RunningServer, startServer } from '../../local/commands/serve.ts';
+import { newTablePrefix } from '../support/dynalite.ts';
+import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
+
+// The API under bad or early input: each case of issue 9 that a request can reach.
+
+const TOKEN = 'test-token-0123456789';
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startServer({
+    port: 0,
+    endpoint: inject('dynamoEndpoint'),
+    tablePrefix: newTablePrefix(),
+    token: TOKEN,
+    start: AS_OF,
+  });
+});
+afterAll(() => server?.close());
+
+interface Reply {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary response fields
+  body: any;
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<Reply> {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+function profile(overrides: Partial<UserRecord> = {}): Omit<UserRecord, 'userId'> {
+  const { userId: _, ...rest } = aUser(overrides);
+  return rest;
+}
+
+describe('case 11: GET /users/{userId}/inbox with a malformed nextToken', () => {
+  beforeAll(async () => {
+    await call('PUT', '/users/tok-1', profile());
+  });
+
+  it.each(['a', 'AAAA', '_w', 'not-a-token-from-a-page'])(
+    'answers 400 naming nextToken for %s',
+    async (token) => {
+      const reply = await call('GET', `/users/tok-1/inbox?nextToken=${token}`);
+      expect(reply.status).toBe(400);
+      expect(reply.body.issues[0]).toMatchObject({ in: 'query', field: 'nextToken' });
+    },
+  );
+});
+
+describe('case 12: GET /users/{userId}/assessment before the first scan', () => {
+  it('answers 200 with a fresh assessment for a known user', async () => {
+    await call('PUT', '/users/early-1', profile({ lastLoginAt: daysBefore(AS_OF, 20) }));
+    const reply = await call('GET', '/users/early-1/assessment');
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ userId: 'early-1', fresh: true, status: 'at_risk' });
+  });
+
+  it('answers 404 only for an unknown user', async () => {
+    const reply = await call('GET', '/users/nobody-here/assessment');
+    expect(reply.status).toBe(404);
+    expect(reply.body.error).toBe('user_not_found');
+  });
+});

@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import type { RecallChannel } from '../../functions/domain/assessment.ts';
+import { sendStep } from '../../functions/use-cases/recall-steps.ts';
+import type { Runtime } from '../../local/runtime.ts';
+import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
+import { loggedBy, outboxItems, putUsers, readRecall, useTestRuntime } from '../support/runtime.ts';
+
+// Case 1: a send whose outcome is in doubt is recorded `unknown`, counted, and never sent again;
+// only a definite refusal may be retried or fall through.
+
+const inactive = { lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) };
+
+async function openStep(rt: Runtime, userId: string, channel: RecallChannel) {
+  await putUsers(rt, aUser({ userId, ...inactive }));
+  const input = {
+    recallId: `r-test-${userId}`,
+    userId,
+    channel,
+    plan: {
+      channels: ['in_app', 'push', 'sms'] as RecallChannel[],
+      strategies: [{ kind: 'reminder' as const }],
+    },
+  };
+  await rt.recalls.createOnce({
+    recallId: input.recallId,
+    userId,
+    trigger: 'scheduled',
+    level: 'low',
+    startedAt: AS_OF.toISOString(),
+    reasonCodes: [],
+    holdout: false,
+    steps: [],
+  });
+  return { deps: rt.stepDeps, input };
+}
+
+const named = (name: string, message: string, extra: object = {}) =>
+  Object.assign(new Error(message), { name, ...extra });
+
+describe('a provider that accepted the SMS and then timed out', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('is recorded unknown, counted, moves on as if sent, and is never sent again', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-timeout', 'sms');
+    const send = deps.sms.send.bind(deps.sms);
+    deps.sms.send = async (phone, text, ref) => {
+      await send(phone, text, ref);
+      throw named('TimeoutError', 'Connection timed out after 3000 ms');
+    };
+    const first = await sendStep(input, deps);
+    deps.sms.send = send;
+    const retried = await sendStep(input, deps);
+
+    expect(first.result).toBe('unknown');
+    expect(first.waitUntil > first.at).toBe(true);
+    expect(retried.result).toBe('unknown');
+    expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(1);
+    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('unknown');
+    expect((await readRecall(rt, input.recallId)).steps.map((s) => s.result)).toEqual(['unknown']);
+    expect(loggedBy(rt).some((l) => l.message === 'send outcome unknown; not sent again')).toBe(true);
+  });
+});
+
+describe('a definite refusal', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('that is worth retrying (throttled before acceptance) is sent by the retry', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-throttled', 'sms');
+    const send = deps.sms.send.bind(deps.sms);
+    deps.sms.send = async () => {
+      throw named('ThrottledException', 'Rate exceeded', { $metadata: { httpStatusCode: 400, attempts: 1 } });
+    };
+    await expect(sendStep(input, deps)).rejects.toMatchObject({ name: 'DeliveryFailed' });
+    deps.sms.send = send;
+    await expect(sendStep(input, deps)).resolves.toMatchObject({ result: 'sent' });
+    expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(1);
+  });
+
+  it('that is final (validation) falls through to the next step without a wait', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-invalid', 'sms');
+    const send = deps.sms.send.bind(deps.sms);
+    deps.sms.send = async () => {
+      throw named('InvalidParameterException', 'Invalid parameter: PhoneNumber +8613800138000', {
+        $metadata: { httpStatusCode: 400, attempts: 1 },
+      });
+    };
+    const result = await sendStep(input, deps);
+    deps.sms.send = send;
+
+    expect(result).toMatchObject({ result: 'refused', waitUntil: result.at });
+    expect(result.detail).not.toContain('13800138000');
+    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('failed');
+  });
+
+  it('whose failure could not be recorded is not reported as sent by the retry', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-markfailed', 'sms');
+    const send = deps.sms.send.bind(deps.sms);
+    const markFailed = deps.ledger.markFailed.bind(deps.ledger);
+    deps.sms.send = async () => {
+      throw named('ThrottledException', 'Rate exceeded', { $metadata: { httpStatusCode: 400, attempts: 1 } });
+    };
+    deps.ledger.markFailed = async () => {
+      throw named('ProvisionedThroughputExceededException', 'throttled');
+    };
+    await expect(sendStep(input, deps)).rejects.toBeDefined();
+    deps.sms.send = send;
+    deps.ledger.markFailed = markFailed;
+    const retried = await sendStep(input, deps);
+
+    expect(retried.result).not.toBe('sent');
+    expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(0);
+  });
+});
