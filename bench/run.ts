@@ -10,11 +10,13 @@ import { createDynamoClients, startDynamoServer } from '../local/dynamo-server.t
 import { generateUsers } from '../local/seed.ts';
 import { synthTemplate } from '../local/synth.ts';
 import { ensureTables, tablesFromTemplate } from '../local/template.ts';
+import { pacingBench, printPacing } from './pacing.ts';
 import { recallBench } from './recall-paths.ts';
 
 /**
  * `npm run bench`: the figures the issues name, printed and written to bench/results.json.
- *   USERS (default 100000), SEGMENTS (default 8) override the sizes.
+ *   USERS (default 100000), SEGMENTS (default 8), PACING_RECALLS (default 200000) override the sizes.
+ *   The pacing simulation alone: npx tsx bench/pacing.ts
  */
 const USERS = Number(process.env.USERS ?? 100_000);
 const SEGMENTS = Number(process.env.SEGMENTS ?? 8);
@@ -157,6 +159,10 @@ async function main(): Promise<void> {
       );
     }
 
+    // A simulation, no store: 200,000 recalls' sends paced against the per-second limits.
+    const pacing = pacingBench({ recalls: Number(process.env.PACING_RECALLS ?? 200_000) });
+    printPacing(pacing);
+
     const results = {
       generatedAt: new Date().toISOString(),
       users: USERS,
@@ -171,6 +177,7 @@ async function main(): Promise<void> {
       firstScanOverRawScanRatio: Number((cold.ms / firstRaw.ms).toFixed(3)),
       recallPaths: recall.paths,
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
+      pacing,
     };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -61,7 +61,8 @@ export class WinbackApi extends Construct {
       .bindTable(ENV.recallsTable, t.recalls, 'RW')
       .bindTable(ENV.rewardsTable, t.rewards, 'RW')
       .bindTable(ENV.inboxTable, t.inbox, 'RW')
-      .bindTable(ENV.eventsTable, t.events, 'RW')
+      // A claimed event is released (DeleteItem) when applying it fails, so the sender's retry applies it.
+      .bindTable(ENV.eventsTable, t.events, 'RWD')
       .bindTable(ENV.jobsTable, t.jobs, 'RW');
     props.recallStateMachine.grantStartExecution(this.handler);
 

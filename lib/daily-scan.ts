@@ -1,4 +1,4 @@
-import { Duration, Stack, Tags, TimeZone } from 'aws-cdk-lib';
+import { Duration, Stack, Tags, TimeZone, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-scheduler';
 import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
   Choice,
   Condition,
@@ -27,7 +28,8 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WinbackFunction } from './function.ts';
-import { retryTransient } from './retries.ts';
+import { workflowRole } from './iam.ts';
+import { RETRY_POLICY, retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = 'winback:workflow';
 
@@ -51,6 +53,8 @@ export class DailyScan extends Construct {
   readonly stateMachine: StateMachine;
   readonly scanFunction: WinbackFunction;
   readonly summaryFunction: WinbackFunction;
+  /** Scheduled starts of the daily scan that failed after every retry: each one is a day not assessed. */
+  readonly deadLetters: Queue;
 
   constructor(scope: Construct, id: string, props: DailyScanProps) {
     super(scope, id);
@@ -137,6 +141,7 @@ export class DailyScan extends Construct {
     split.next(everySegment).next(summarize);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      role: workflowRole(this, [this.scanFunction, this.summaryFunction]),
       stateMachineName: `${Stack.of(this).stackName}-DailyScan`,
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback daily assessment of every user',
@@ -151,6 +156,18 @@ export class DailyScan extends Construct {
     });
     Tags.of(this.stateMachine).add(WORKFLOW_TAG, 'DailyScan');
 
+    this.deadLetters = new Queue(this, 'ScheduleDeadLetters', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // Long enough for an operator back from a holiday to see which day was missed.
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetters).acknowledge({
+      id: 'AwsSolutions::AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter queue of the daily scan schedule; its alarm pages operators.',
+    });
+
     new Schedule(this, 'Schedule', {
       description: 'Starts the daily assessment',
       schedule: ScheduleExpression.cron({
@@ -160,7 +177,9 @@ export class DailyScan extends Construct {
       }),
       target: new StepFunctionsStartExecution(this.stateMachine, {
         input: ScheduleTargetInput.fromObject({ asOf: ContextAttribute.scheduledTime }),
-        retryAttempts: 3,
+        retryAttempts: RETRY_POLICY.scheduler.retryAttempts,
+        maxEventAge: Duration.hours(RETRY_POLICY.scheduler.maxEventAgeHours),
+        deadLetterQueue: this.deadLetters,
       }),
     });
   }

@@ -4,6 +4,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
@@ -43,6 +44,20 @@ export class Operators extends Construct {
     const alarm = new Alarm(this, id, {
       alarmDescription: `An execution of the ${workflow} workflow failed: open it in the Step Functions console`,
       metric: stateMachine.metricFailed({ statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    return alarm;
+  }
+
+  /** A message in a dead-letter queue is work that failed after every retry: a human decides what to redo. */
+  alarmOnDeadLetters(id: string, what: string, queue: IQueue): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmDescription: `${what}: read the message in the dead-letter queue ${queue.queueName}, redo the work, then delete it`,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -23,6 +23,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 import { WORKFLOW_TAG } from './daily-scan.ts';
 import { type AccessMode, WinbackFunction } from './function.ts';
+import { workflowRole } from './iam.ts';
 import { retryTransient } from './retries.ts';
 
 export interface RecallDeliveryConfig {
@@ -274,6 +275,12 @@ export class RecallWorkflow extends Construct {
       .next(route);
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
+      role: workflowRole(this, [
+        this.prepareFunction,
+        this.sendFunction,
+        this.checkFunction,
+        this.closeFunction,
+      ]),
       // A readable name in the console; the stack name keeps two deployments apart.
       stateMachineName: recallStateMachineName(Stack.of(this)),
       stateMachineType: StateMachineType.STANDARD,
@@ -312,16 +319,14 @@ export class RecallWorkflow extends Construct {
           resources: [stack.formatArn({ service: 'sms-voice', resource: '*' })],
         }),
       );
+      send.role.acknowledge(
+        'IAM5[Resource::arn:<AWS::Partition>:sms-voice:<AWS::Region>:<AWS::AccountId>:*]',
+        'SendTextMessage is authorized on the origination identity (a pool, phone number or sender id, given by id or ARN), the configuration set and the opt-out list together; the grant stays within this account and region.',
+      );
     } else {
       if (delivery.smsSenderId) send.addEnvironment(ENV.smsSenderId, delivery.smsSenderId);
       // SMS to a phone number has no topic ARN to scope to: SNS authorizes it on "*".
-      send.addToRolePolicy(
-        new PolicyStatement({
-          effect: Effect.ALLOW,
-          actions: ['sns:Publish', 'sns:CheckIfPhoneNumberIsOptedOut'],
-          resources: ['*'],
-        }),
-      );
+      send.role.grantUnscopable('SmsToPhoneNumbers');
       // ...but that "*" must not reach topics: the send function texts people, it publishes nowhere else.
       send.addToRolePolicy(
         new PolicyStatement({

@@ -98,6 +98,11 @@ export class WinbackStack extends Stack {
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);
+    this.operators.alarmOnDeadLetters(
+      'DailyScanNotStarted',
+      'The daily scan did not start (EventBridge Scheduler gave up)',
+      this.dailyScan.deadLetters,
+    );
     acknowledgeNagFindings(this);
   }
 }

@@ -25,6 +25,8 @@ const THROTTLED = new Set([
   'TooManyRequestsException',
   'ServiceUnavailable',
   'InternalServerError',
+  // The account's open executions are at the limit; it clears as executions end, so wait and retry.
+  'ExecutionLimitExceeded',
 ]);
 
 export interface BackoffOptions {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SEND_RATE_PER_SECOND } from './pacing.ts';
 import { describeIssues, type FieldIssue } from './user.ts';
 
 const fen = z.number().int('must be a whole number of fen').nonnegative();
@@ -134,6 +135,18 @@ export const PolicySchema = z.strictObject({
           windowDays: z.number().int().positive().default(7),
           smsPerWindow: z.number().int().nonnegative().default(1),
           messagesPerWindow: z.number().int().nonnegative().default(3),
+        })
+        .prefault({}),
+      /**
+       * Sends per second per channel across all recalls: due sends are spread over the sending
+       * window so no second holds more (functions/domain/pacing.ts; defaults and their source in
+       * docs/operations-faults.md).
+       */
+      sendRatePerSecond: z
+        .strictObject({
+          sms: z.number().int().positive().default(DEFAULT_SEND_RATE_PER_SECOND.sms),
+          push: z.number().int().positive().default(DEFAULT_SEND_RATE_PER_SECOND.push),
+          in_app: z.number().int().positive().default(DEFAULT_SEND_RATE_PER_SECOND.in_app),
         })
         .prefault({}),
       cooldownDays: days.default(30),

@@ -97,6 +97,21 @@ describe('StepFunctionsStarter', () => {
     }
   });
 
+  it('retries ExecutionLimitExceeded (open executions at the account limit) like a throttle', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(sdkError('ExecutionLimitExceeded'))
+      .resolves({ executionArn: EXECUTION, startDate: new Date() });
+    const { starter, sleeps } = instantStarter({ random: () => 0.5 });
+
+    await expect(starter.start(NAME, INPUT)).resolves.toEqual({
+      executionArn: EXECUTION,
+      alreadyStarted: false,
+    });
+    expect(sfn).toHaveReceivedCommandTimes(StartExecutionCommand, 2);
+    expect(sleeps).toEqual([50]);
+  });
+
   it('caps the backoff at maxDelayMs and gives up after maxAttempts with the last error', async () => {
     const last = sdkError('TooManyRequestsException');
     sfn

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Capture, Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { UNSCOPABLE_GRANTS } from '../../lib/iam.ts';
 import { WinbackStack } from '../../lib/winback-stack.ts';
 import { type CfnTemplate, resolveIntrinsics, stateMachinesFromTemplate } from '../../local/template.ts';
 
@@ -206,15 +207,15 @@ describe('daily scan schedule', () => {
         Arn: { Ref: machineId('DailyScan') },
         Input: Match.serializedJson({ asOf: '<aws.scheduler.scheduled-time>' }),
         RoleArn: { 'Fn::GetAtt': [role, 'Arn'] },
-        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 30 }),
       },
     });
-    // The scheduler's role may start that one state machine and nothing else.
+    // The scheduler's role may start that one state machine, and hand a failed start to its dead-letter queue.
     const statements = statementsOfRole(role.asString());
     expect(allowedOn(statements, 'states:StartExecution')).toEqual([
       'arn:aws:states:us-east-1:123456789012:stateMachine:DailyScan',
     ]);
-    expect(statements.flatMap((s) => s.Action)).toEqual(['states:StartExecution']);
+    expect(statements.flatMap((s) => s.Action).sort()).toEqual(['sqs:SendMessage', 'states:StartExecution']);
   });
 });
 
@@ -435,6 +436,50 @@ describe('least-privilege IAM', () => {
     expect(writers('Users')).toContain('scan-segment');
   });
 
+  it('no function may delete items or batch-write but the API, and the API only on processed events', () => {
+    for (const handler of allHandlers()) {
+      for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
+        expect(allowedOn(statementsOf(handler), action), `${handler} ${action}`).toEqual(
+          handler === 'api' ? [table('Events')] : [],
+        );
+      }
+    }
+  });
+
+  it('functions write their logs to their own log group only, with no managed policy', () => {
+    for (const [id, fn] of Object.entries(resources()).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    )) {
+      const role = (fn.Properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+      expect(resources()[role]!.Properties.ManagedPolicyArns, id).toBeUndefined();
+      const logGroup = (fn.Properties.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      expect(allowedOn(statementsOfRole(role), 'logs:PutLogEvents'), id).toEqual([
+        `arn:aws:logs:us-east-1:123456789012:${logGroup}`,
+      ]);
+    }
+  });
+
+  it('grants on "*" are only the unscopable ones, each in its own policy', () => {
+    const onAnyResource = Object.entries(resources())
+      .filter(([, r]) => r.Type === 'AWS::IAM::Policy')
+      .flatMap(([id, r]) =>
+        (
+          r.Properties.PolicyDocument as {
+            Statement: { Effect: string; Action: string | string[]; Resource: unknown }[];
+          }
+        ).Statement.filter((s) => s.Effect === 'Allow' && [s.Resource].flat().includes('*')).map((s) => ({
+          policy: (r.Properties.PolicyName as string) ?? id,
+          actions: [s.Action].flat(),
+        })),
+      );
+    expect(onAnyResource.length).toBeGreaterThan(0);
+    for (const { policy, actions } of onAnyResource) {
+      const kind = Object.entries(UNSCOPABLE_GRANTS).find(([name]) => policy.includes(name));
+      expect(kind, `${policy} allows ${actions} on *`).toBeDefined();
+      for (const action of actions) expect(kind![1].actions, policy).toContain(action);
+    }
+  });
+
   it('the scan functions touch no recall delivery tables; the summary only publishes to the operator topic', () => {
     const scan = statementsOf('scan-segment').flatMap((s) => s.Resource);
     for (const name of ['Messages', 'Inbox', 'Rewards'])
@@ -479,7 +524,8 @@ describe('operators', () => {
 
   it('are alarmed on any failed execution of either state machine', () => {
     const topic = logicalIdOf('AWS::SNS::Topic', 'winback:topic', 'Operators');
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // Two failed-execution alarms and the scheduler's dead-letter alarm (test/cdk/faults.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
     for (const workflow of ['DailyScan', 'Recall']) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',

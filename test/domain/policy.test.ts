@@ -49,6 +49,7 @@ const DOCUMENTED_DEFAULTS = {
     waitHours: { afterInApp: 48, afterPush: 72, afterSms: 168 },
     quietHours: { start: '21:00', end: '08:00' },
     frequencyCap: { windowDays: 7, smsPerWindow: 1, messagesPerWindow: 3 },
+    sendRatePerSecond: { sms: 10, push: 100, in_app: 200 },
     cooldownDays: 30,
     holdoutShare: 0.05,
     relapseWatchDays: 30,
