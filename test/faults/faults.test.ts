@@ -58,7 +58,7 @@ function report(
   const lines = [
     `fault run: seed ${seed}, ${USERS} users, ${DAYS} days (+${run.drainDays} to drain), ${(run.wallMs / 1000).toFixed(1)} s`,
     `recall executions: ${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')}; deliveries: ${deliveries}; events: ${events.length} (${events.reduce((s, t) => s + t.attempts, 0)} delivery attempts)`,
-    `scans: ${run.scans.map((s) => `${s.name} ${s.status}${s.error ? ` (${s.error})` : ''}`).join('; ')}`,
+    `scans: ${run.scans.map((s) => `${s.name} ${s.status}${s.error ? ` (a task failed with ${s.error})` : ''}`).join('; ')}`,
     'faults injected:',
     run.plan.summary().replace(/^/gm, '  '),
     'invariants:',

@@ -8,7 +8,7 @@ import { frequencyCap } from '../../functions/domain/recall.ts';
 import { isQuietTime } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
 import type { OutboxItem } from '../../local/outbox.ts';
-import type { ScenarioRecord } from './scenario.ts';
+import type { ScenarioRecord, TrackedEvent } from './scenario.ts';
 
 /**
  * The promises winback makes, checked against everything a fault run left behind: the outbox and
@@ -143,30 +143,37 @@ function eventsOnce(run: ScenarioRecord, state: RunState): string[] {
       const total = before.totalInvestedFen + investments.reduce((s, e) => s + e.amountFen, 0);
       if (Number(now.investCount) !== count || Number(now.totalInvestedFen) !== total) {
         const ids = (now.investEventIds as Set<string> | undefined) ?? new Set<string>();
-        const missing = investments.filter((e) => !ids.has(e.eventId)).map((e) => e.eventId);
+        const missing = tracked
+          .filter((t) => t.event.type === 'investment' && !ids.has(t.event.eventId))
+          .map((t) => history(run, t));
         out.push(
           `${userId}: investments counted ${now.investCount} (${now.totalInvestedFen} fen), expected ${count} (${total} fen)${missing.length ? `; not applied: ${missing.join(', ')}` : ''}`,
         );
       }
-      const lastInvest = investments
-        .map((e) => e.at)
-        .sort()
+      const last = tracked
+        .filter((t) => t.event.type === 'investment')
+        .sort((a, b) => a.event.at.localeCompare(b.event.at))
         .at(-1)!;
-      if (!now.lastInvestAt || String(now.lastInvestAt) < lastInvest)
-        out.push(`${userId}: lastInvestAt ${now.lastInvestAt} is before the investment at ${lastInvest}`);
+      if (!now.lastInvestAt || String(now.lastInvestAt) < last.event.at)
+        out.push(
+          `${userId}: lastInvestAt ${now.lastInvestAt} is before the investment ${history(run, last)}`,
+        );
     }
     for (const t of tracked) {
       if (t.event.type === 'login' && (!now.lastLoginAt || String(now.lastLoginAt) < t.event.at))
-        out.push(`${t.event.eventId}: login at ${t.event.at} not applied (lastLoginAt ${now.lastLoginAt})`);
+        out.push(`login not applied (lastLoginAt ${now.lastLoginAt}): ${history(run, t)}`);
     }
-    const newestBalance = tracked
-      .flatMap((t) => (t.event.type === 'balance' ? [t.event] : []))
-      .sort((a, b) => a.at.localeCompare(b.at))
+    const newest = tracked
+      .filter((t) => t.event.type === 'balance')
+      .sort((a, b) => a.event.at.localeCompare(b.event.at))
       .at(-1);
-    if (newestBalance && (now.balanceFen !== newestBalance.balanceFen || now.balanceAt !== newestBalance.at))
-      out.push(
-        `${newestBalance.eventId}: newest balance ${newestBalance.balanceFen} at ${newestBalance.at} not applied (stored ${now.balanceFen} at ${now.balanceAt})`,
-      );
+    if (newest?.event.type === 'balance') {
+      const { balanceFen, at } = newest.event;
+      if (now.balanceFen !== balanceFen || now.balanceAt !== at)
+        out.push(
+          `newest balance not applied (stored ${now.balanceFen} at ${now.balanceAt}): ${history(run, newest)}`,
+        );
+    }
   }
   return out;
 }
@@ -184,7 +191,7 @@ function noStuckLock(run: ScenarioRecord, state: RunState): string[] {
       );
     } else if (execution && execution.status !== 'RUNNING') {
       out.push(
-        `${user.userId}: locked by ${recallId}, whose execution ${execution.status} (${execution.error?.error ?? 'no error'}) without closing it`,
+        `${user.userId}: locked by ${recallId}, whose execution ${execution.status} (${execution.error?.error ?? 'no error'}) without closing it${faultsIn(run, recallId, 'recall-close')}`,
       );
     }
     // Otherwise running, or resumable: no execution under that name yet, which the next scan starts
@@ -274,6 +281,22 @@ function workflowRules(run: ScenarioRecord, state: RunState): string[] {
     }
   }
   return out;
+}
+
+/** An event, what its deliveries were answered, and the faults its deliveries met. */
+function history(run: ScenarioRecord, t: TrackedEvent): string {
+  return `${t.event.eventId} (${t.event.type} at ${t.event.at}) answered ${t.results.join(', ')} to ${t.attempts} attempts${faultsIn(run, t.event.eventId, 'api-event')}`;
+}
+
+/** The faults injected into invocations whose key contains `needle`, for a failure's reproduction. */
+function faultsIn(run: ScenarioRecord, needle: string, tag = ''): string {
+  const hits = run.plan.log
+    .filter((f) => f.scope.includes(`|${needle}|`) && f.scope.startsWith(tag))
+    .map(
+      (f) =>
+        `${f.kind}${f.detail ? ` at ${f.detail.split(' ').slice(0, 2).join(' ')}` : ''} in ${f.scope.split('|')[0]}`,
+    );
+  return hits.length ? `; faults: ${hits.join(', ')}` : '; no fault in its own invocations';
 }
 
 function groupBy<T>(items: Iterable<T>, key: (item: T) => string): Map<string, T[]> {
