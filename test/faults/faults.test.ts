@@ -26,7 +26,8 @@ describe.each(SEEDS)('under the faults of seed %i', (seed) => {
     });
     const state = await readRunState(run);
     violations = checkInvariants(run, state);
-    console.log(report(seed, run, state.deliveries.length, violations));
+    const rewards = `${state.rewards.length} issued, ${state.rewards.filter((r) => r.status === 'unlocked').length} unlocked`;
+    console.log(report(seed, run, `deliveries: ${state.deliveries.length}; rewards: ${rewards}`, violations));
   }, RUN_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -48,7 +49,7 @@ describe.each(SEEDS)('under the faults of seed %i', (seed) => {
 function report(
   seed: number,
   run: ScenarioRecord,
-  deliveries: number,
+  delivered: string,
   violations: Record<InvariantKey, string[]>,
 ): string {
   const executions = run.rt.recallWorkflow.list();
@@ -57,7 +58,7 @@ function report(
   const events = [...run.events.values()];
   const lines = [
     `fault run: seed ${seed}, ${USERS} users, ${DAYS} days (+${run.drainDays} to drain), ${(run.wallMs / 1000).toFixed(1)} s`,
-    `recall executions: ${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')}; deliveries: ${deliveries}; events: ${events.length} (${events.reduce((s, t) => s + t.attempts, 0)} delivery attempts)`,
+    `recall executions: ${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')}; ${delivered}; events: ${events.length} (${events.reduce((s, t) => s + t.attempts, 0)} delivery attempts)`,
     `scans: ${run.scans.map((s) => `${s.name} ${s.status}${s.error ? ` (a task failed with ${s.error})` : ''}`).join('; ')}`,
     'faults injected:',
     run.plan.summary().replace(/^/gm, '  '),

@@ -114,8 +114,9 @@ function unknownCounted(run: ScenarioRecord, state: RunState): string[] {
     const copies = delivered.get(step)?.length ?? 0;
     // `unknown` is the status the fix for in-doubt sends introduces; today's ledger type lacks it.
     const status: string = ledger.get(step)?.status ?? '(no ledger row)';
-    if (copies !== 1) out.push(`${step}: in doubt, then delivered ${copies} times in all`);
-    if (status !== 'unknown') out.push(`${step}: in doubt, but the ledger says ${status}`);
+    const faults = faultsIn(run, step.split('|')[0]!, 'recall-send');
+    if (copies !== 1) out.push(`${step}: in doubt, then delivered ${copies} times in all${faults}`);
+    if (status !== 'unknown') out.push(`${step}: in doubt, but the ledger says ${status}${faults}`);
   }
   return out;
 }
@@ -187,7 +188,7 @@ function noStuckLock(run: ScenarioRecord, state: RunState): string[] {
     const execution = run.rt.recallWorkflow.describe(recallId);
     if (recall?.outcome) {
       out.push(
-        `${user.userId}: locked by ${recallId}, which closed as ${recall.outcome} at ${recall.closedAt}`,
+        `${user.userId}: locked by ${recallId}, which closed as ${recall.outcome} at ${recall.closedAt}${faultsIn(run, recallId, 'recall-close')}`,
       );
     } else if (execution && execution.status !== 'RUNNING') {
       out.push(
