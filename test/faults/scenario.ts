@@ -46,6 +46,8 @@ export interface TrackedEvent {
 export interface ManualRequest {
   userId: string;
   day: number;
+  /** Asks for a conditional reward, so rewards are issued (and unlocked) often enough to check. */
+  reward: boolean;
   /** Ids of the recalls attempts that failed with a 5xx may have left behind. */
   failedAttemptIds: string[];
   answers: string[];
@@ -72,7 +74,7 @@ export interface ScenarioRecord {
 }
 
 const EVENT_SHARE_PER_DAY = 0.05;
-const MANUAL_SHARE_PER_DAY = 0.01;
+const MANUAL_SHARE_PER_DAY = 0.02;
 const COMEBACK_CHANCE = 0.3;
 const DUPLICATE_CHANCE = 0.2;
 const LATE_CHANCE = 0.2;
@@ -197,6 +199,8 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioRecord
   const drifting = users.filter(
     (u) => !u.lastLoginAt || toMillis(opts.start) - toMillis(u.lastLoginAt) > 7 * MS_PER_DAY,
   );
+  // A small pool, so some users are recalled by hand again while an earlier reward is still open.
+  const manualPool = drifting.slice(0, Math.max(10, Math.round(drifting.length * 0.05)));
   const apiDeps = (nonce: string) => ({
     start: rt.startDeps,
     recalls: rt.recalls,
@@ -223,7 +227,13 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioRecord
       );
       try {
         const started = await plan.invoke('api-recall', `${request.userId}|${request.day}|${attempt}`, () =>
-          startManualRecall({ userId: request.userId }, apiDeps(nonce)),
+          startManualRecall(
+            {
+              userId: request.userId,
+              ...(request.reward ? { strategy: 'conditional_reward' as const } : {}),
+            },
+            apiDeps(nonce),
+          ),
         );
         request.answers.push(`200 ${started.status} ${started.recallId}`);
         return;
@@ -256,8 +266,14 @@ export async function runScenario(opts: ScenarioOptions): Promise<ScenarioRecord
     }
     const racing = Math.max(1, Math.round(drifting.length * MANUAL_SHARE_PER_DAY));
     for (let i = 0; i < racing; i++) {
-      const user = drifting[Math.floor(random() * drifting.length)]!;
-      const request: ManualRequest = { userId: user.userId, day, failedAttemptIds: [], answers: [] };
+      const user = manualPool[Math.floor(random() * manualPool.length)]!;
+      const request: ManualRequest = {
+        userId: user.userId,
+        day,
+        reward: random() < 0.5,
+        failedAttemptIds: [],
+        answers: [],
+      };
       manual.push(request);
       plan.count('recall.manual_racing_scan', 'driver', user.userId);
       work.push(rt.clock.track(() => manualRecall(request)));
