@@ -39,8 +39,21 @@ export class Operators extends Construct {
     Tags.of(this.topic).add('winback:topic', 'Operators');
   }
 
-  /** Any failed execution of the workflow pages operators; a recall must never fail silently. */
+  /**
+   * Any failed or timed-out execution of the workflow pages operators; a recall must never fail
+   * silently (a timed-out one is not counted as failed, and a daily scan past its six hours is a day
+   * not assessed).
+   */
   alarmOnFailedExecutions(id: string, workflow: string, stateMachine: IStateMachine): Alarm {
+    const timedOut = new Alarm(this, `${id}TimedOut`, {
+      alarmDescription: `An execution of the ${workflow} workflow timed out: open it in the Step Functions console`,
+      metric: stateMachine.metricTimedOut({ statistic: 'Sum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    timedOut.addAlarmAction(new SnsAction(this.topic));
     const alarm = new Alarm(this, id, {
       alarmDescription: `An execution of the ${workflow} workflow failed: open it in the Step Functions console`,
       metric: stateMachine.metricFailed({ statistic: 'Sum' }),

@@ -38,7 +38,15 @@ export interface RecallDeliveryConfig {
 }
 
 export interface RecallWorkflowProps {
-  tables: { users: ITableV2; recalls: ITableV2; messages: ITableV2; inbox: ITableV2; rewards: ITableV2 };
+  tables: {
+    users: ITableV2;
+    recalls: ITableV2;
+    messages: ITableV2;
+    inbox: ITableV2;
+    rewards: ITableV2;
+    /** Pacing: Prepare and Send claim the second of the next send here. */
+    sendSlots: ITableV2;
+  };
   policyJson: string;
   delivery: RecallDeliveryConfig;
 }
@@ -109,7 +117,7 @@ export class RecallWorkflow extends Construct {
     super(scope, id);
     const { tables, delivery } = props;
     const env = { [ENV.policy]: props.policyJson };
-    type Access = Record<'users' | 'recalls' | 'messages' | 'inbox' | 'rewards', AccessMode>;
+    type Access = Record<'users' | 'recalls' | 'messages' | 'inbox' | 'rewards' | 'sendSlots', AccessMode>;
     // Each step function gets exactly the table access its use case needs.
     const fn = (name: string, handler: string, description: string, access: Access) =>
       new WinbackFunction(this, name, { handler, description, environment: env })
@@ -117,7 +125,8 @@ export class RecallWorkflow extends Construct {
         .bindTable(ENV.recallsTable, tables.recalls, access.recalls)
         .bindTable(ENV.messagesTable, tables.messages, access.messages)
         .bindTable(ENV.inboxTable, tables.inbox, access.inbox)
-        .bindTable(ENV.rewardsTable, tables.rewards, access.rewards);
+        .bindTable(ENV.rewardsTable, tables.rewards, access.rewards)
+        .bindTable(ENV.sendSlotsTable, tables.sendSlots, access.sendSlots);
 
     this.prepareFunction = fn('Prepare', 'recall-prepare', 'Re-assesses the user and plans the recall', {
       users: 'RO',
@@ -125,6 +134,7 @@ export class RecallWorkflow extends Construct {
       messages: 'NONE',
       inbox: 'NONE',
       rewards: 'RW',
+      sendSlots: 'RW',
     });
     this.sendFunction = fn('Send', 'recall-send', 'Sends one escalation step under the guardrails', {
       users: 'RW',
@@ -132,6 +142,7 @@ export class RecallWorkflow extends Construct {
       messages: 'RW',
       inbox: 'RW',
       rewards: 'NONE',
+      sendSlots: 'RW',
     });
     this.checkFunction = fn('Check', 'recall-check', 'Checks whether the user came back', {
       users: 'RO',
@@ -139,6 +150,7 @@ export class RecallWorkflow extends Construct {
       messages: 'NONE',
       inbox: 'RO',
       rewards: 'NONE',
+      sendSlots: 'NONE',
     });
     this.closeFunction = fn('Close', 'recall-close', 'Records the outcome of the recall', {
       users: 'RW',
@@ -146,6 +158,7 @@ export class RecallWorkflow extends Construct {
       messages: 'RO',
       inbox: 'NONE',
       rewards: 'NONE',
+      sendSlots: 'NONE',
     });
     this.grantDelivery(delivery);
 

@@ -26,6 +26,8 @@ export const TABLES = {
   Rewards: { partitionKey: 'rewardId', byUser: { sortKey: 'issuedAt' }, retain: true },
   Events: { partitionKey: 'eventId', timeToLive: 'expiresAt', retain: false },
   Jobs: { partitionKey: 'jobId', retain: false },
+  /** Sends claimed per channel and second (`sms#1764118800`), for pacing; expire two days on. */
+  SendSlots: { partitionKey: 'slot', timeToLive: 'expiresAt', retain: false },
 } as const satisfies Record<string, TableSpec>;
 
 export type TableName = keyof typeof TABLES;

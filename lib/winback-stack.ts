@@ -52,6 +52,7 @@ export class WinbackStack extends Stack {
         messages: t.Messages,
         inbox: t.Inbox,
         rewards: t.Rewards,
+        sendSlots: t.SendSlots,
       },
       policyJson,
       delivery: { smsProvider: 'sns', ...config.delivery },

@@ -35,6 +35,7 @@ export const ENV = {
   rewardsTable: 'REWARDS_TABLE',
   eventsTable: 'EVENTS_TABLE',
   jobsTable: 'JOBS_TABLE',
+  sendSlotsTable: 'SEND_SLOTS_TABLE',
   operatorTopicArn: 'OPERATOR_TOPIC_ARN',
   recallStateMachineArn: 'RECALL_STATE_MACHINE_ARN',
   pushApplicationId: 'PUSH_APPLICATION_ID',

@@ -155,13 +155,25 @@ export class SlotBook {
   }
 }
 
+/** Users in the first page of an invocation, before there is a pace to size pages by. */
+export const FIRST_SCAN_PAGE = 100;
+
 /**
  * How many users the next scan page may hold so that it finishes in the time left: the budget
  * over the time a user took so far, halved for safety; at least one so the scan moves on, and
- * never more than `cap` (absent: the 1 MB page DynamoDB gives).
+ * never more than `cap` (absent: the 1 MB page DynamoDB gives). Until a page has been timed
+ * (`msPerUser` undefined) a small first page measures the pace.
  */
-export function scanPageLimit(budgetMs: number, msPerUser: number, cap?: number): number | undefined {
-  if (!Number.isFinite(budgetMs)) return cap;
-  const fits = Math.max(1, Math.floor(budgetMs / Math.max(msPerUser, 0.01) / 2));
+export function scanPageLimit(
+  budgetMs: number,
+  msPerUser: number | undefined,
+  cap?: number,
+): number | undefined {
+  // No deadline (local runs), or none left to size against (the caller hands over after this page).
+  if (!Number.isFinite(budgetMs) || budgetMs <= 0) return cap;
+  const fits =
+    msPerUser === undefined
+      ? FIRST_SCAN_PAGE
+      : Math.max(1, Math.floor(budgetMs / Math.max(msPerUser, 0.01) / 2));
   return cap === undefined ? fits : Math.min(cap, fits);
 }

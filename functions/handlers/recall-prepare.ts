@@ -4,8 +4,9 @@ import { createLogger } from '../adapters/logger.ts';
 import { ESCALATION } from '../domain/assessment.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
 import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
+import { type PacingDeps, pacePrepared } from '../use-cases/pace-send.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
-import { recallStepDepsFromEnv } from './wiring.ts';
+import { pacingDepsFromEnv, recallStepDepsFromEnv } from './wiring.ts';
 
 export const RecallStartSchema = z.object({
   recallId: z.string().min(1).max(80),
@@ -32,8 +33,11 @@ export const prepareHandler = (event: unknown, deps: RecallStepDeps): Promise<Pr
 
 const logger = createLogger('winback-recall');
 let deps: RecallStepDeps | undefined;
+let pacing: PacingDeps | undefined;
 
 export const handler = middy<unknown, PreparedRecall>().handler(async (event) => {
   deps ??= recallStepDepsFromEnv(process.env, logger);
-  return prepareHandler(event, deps);
+  pacing ??= pacingDepsFromEnv(process.env, logger);
+  // The first send waits for a claimed slot, not for the same instant as every recall of the morning.
+  return pacePrepared(parseRecallStart(event).userId, await prepareHandler(event, deps), pacing);
 });

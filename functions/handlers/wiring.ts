@@ -15,8 +15,10 @@ import { MessageLedger } from '../adapters/message-ledger.ts';
 import { SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
 import { Rewards } from '../adapters/rewards.ts';
+import { SendSlots } from '../adapters/send-slots.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
+import type { PacingDeps } from '../use-cases/pace-send.ts';
 import type { RecallStepDeps } from '../use-cases/recall-steps.ts';
 import type { StartRecallDeps } from '../use-cases/start-recall.ts';
 
@@ -64,6 +66,17 @@ export function startRecallDepsFromEnv(env: Environment, logger: WinbackLogger):
     recalls: new RecallRepository(doc, requireEnv(env, ENV.recallsTable)),
     workflow: new StepFunctionsStarter(stepFunctionsClient(), requireEnv(env, ENV.recallStateMachineArn)),
     notifier: new SnsOperatorNotifier(snsClient(), requireEnv(env, ENV.operatorTopicArn)),
+    policy: policyFromEnv(env),
+    logger,
+  };
+}
+
+/** The slot store and what pacing reads, for the Prepare and Send functions. */
+export function pacingDepsFromEnv(env: Environment, logger: WinbackLogger): PacingDeps {
+  const doc = documentClient();
+  return {
+    slots: new SendSlots(doc, requireEnv(env, ENV.sendSlotsTable)),
+    users: new UserRepository(doc, requireEnv(env, ENV.usersTable)),
     policy: policyFromEnv(env),
     logger,
   };

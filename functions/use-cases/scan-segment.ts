@@ -7,6 +7,7 @@ import {
 } from '../adapters/user-repository.ts';
 import { countAssessment, countRecallDecision, emptyTotals, type ScanTotals } from '../domain/analytics.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
+import { scanPageLimit } from '../domain/pacing.ts';
 import type { Policy } from '../domain/policy.ts';
 import { needsRewrite } from '../domain/stored-assessment.ts';
 import { type FieldIssue, parseUserRecord, type UserRecord } from '../domain/user.ts';
@@ -80,9 +81,18 @@ export async function scanSegment(
   let cursor = input.cursor;
 
   const concurrency = deps.writeConcurrency ?? 32;
+  // A page must finish before the function is stopped: its size follows the time left at the pace
+  // of the pages before it (a small first page measures it), so a slow page is never cut off halfway.
+  let msPerUser: number | undefined;
   const fetch = (from: ScanCursor | undefined) =>
-    deps.users.scanPage(input.segment, input.totalSegments, from, deps.pageLimit);
+    deps.users.scanPage(
+      input.segment,
+      input.totalSegments,
+      from,
+      scanPageLimit(deps.remainingMs() - reserve, msPerUser, deps.pageLimit),
+    );
   do {
+    const pageStartedWith = deps.remainingMs();
     const page: UserPage = await fetch(cursor);
     totals.scanned += page.items.length;
     // Validation and assessment are synchronous and cheap; only writes and recall starts wait on I/O.
@@ -121,6 +131,9 @@ export async function scanSegment(
       countRecallDecision(totals, decision);
     });
     deps.onProgress?.(page.items.length);
+    const spent = pageStartedWith - deps.remainingMs();
+    if (page.items.length > 0 && Number.isFinite(spent))
+      msPerUser = Math.max(spent / page.items.length, 0.01);
   } while (cursor && deps.remainingMs() > reserve);
 
   return {

@@ -140,10 +140,11 @@ describe('user store', () => {
     { name: 'Rewards', key: ['rewardId'], byUser: 'issuedAt', retain: true },
     { name: 'Events', key: ['eventId'], byUser: undefined, retain: false },
     { name: 'Jobs', key: ['jobId'], byUser: undefined, retain: false },
+    { name: 'SendSlots', key: ['slot'], byUser: undefined, retain: false },
   ];
 
-  it('has the seven tables as on-demand global tables, and no other table', () => {
-    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 7);
+  it('has the eight tables as on-demand global tables, and no other table', () => {
+    template.resourceCountIs('AWS::DynamoDB::GlobalTable', 8);
     template.resourceCountIs('AWS::DynamoDB::Table', 0);
     template.allResourcesProperties('AWS::DynamoDB::GlobalTable', {
       BillingMode: 'PAY_PER_REQUEST',
@@ -181,7 +182,7 @@ describe('user store', () => {
     expect(resource.Properties.Replicas[0].DeletionProtectionEnabled).toBe(retain);
   });
 
-  it('expires processed events through TTL and nothing else', () => {
+  it('expires processed events and send slots through TTL and nothing else', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       KeySchema: [{ AttributeName: 'eventId', KeyType: 'HASH' }],
       TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
@@ -191,7 +192,11 @@ describe('user store', () => {
         Properties: { TimeToLiveSpecification: Match.anyValue() },
       }),
     );
-    expect(withTtl).toEqual([tableId('Events')]);
+    expect(withTtl.sort()).toEqual([tableId('Events'), tableId('SendSlots')].sort());
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: 'slot', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
   });
 });
 
@@ -436,6 +441,25 @@ describe('least-privilege IAM', () => {
     expect(writers('Users')).toContain('scan-segment');
   });
 
+  it('prepare and send claim send slots (read, put, update) and nothing else touches them', () => {
+    for (const handler of allHandlers()) {
+      const onSlots = statementsOf(handler)
+        .filter((s) => s.Resource.some((r) => r.startsWith(table('SendSlots'))))
+        .flatMap((s) => s.Action);
+      if (handler === 'recall-prepare' || handler === 'recall-send') {
+        expect(onSlots, handler).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+        expect(onSlots, handler).not.toContain('dynamodb:DeleteItem');
+      } else {
+        expect(onSlots, handler).toEqual([]);
+      }
+    }
+    const env = (handler: string) =>
+      (resources()[functionId(handler)]!.Properties.Environment as { Variables: Record<string, unknown> })
+        .Variables;
+    expect(env('recall-send').SEND_SLOTS_TABLE).toEqual({ Ref: tableId('SendSlots') });
+    expect(env('recall-prepare').SEND_SLOTS_TABLE).toEqual({ Ref: tableId('SendSlots') });
+  });
+
   it('no function may delete items or batch-write but the API, and the API only on processed events', () => {
     for (const handler of allHandlers()) {
       for (const action of ['dynamodb:DeleteItem', 'dynamodb:BatchWriteItem']) {
@@ -522,14 +546,19 @@ describe('operators', () => {
     });
   });
 
-  it('are alarmed on any failed execution of either state machine', () => {
+  it('are alarmed on any failed or timed-out execution of either state machine', () => {
     const topic = logicalIdOf('AWS::SNS::Topic', 'winback:topic', 'Operators');
-    // Two failed-execution alarms and the scheduler's dead-letter alarm (test/cdk/faults.test.ts).
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
-    for (const workflow of ['DailyScan', 'Recall']) {
+    // Failed and timed-out executions of each machine, and the scheduler's dead-letter alarm (test/cdk/faults.test.ts).
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    for (const [workflow, metric] of [
+      ['DailyScan', 'ExecutionsFailed'],
+      ['Recall', 'ExecutionsFailed'],
+      ['DailyScan', 'ExecutionsTimedOut'],
+      ['Recall', 'ExecutionsTimedOut'],
+    ] as const) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/States',
-        MetricName: 'ExecutionsFailed',
+        MetricName: metric,
         Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machineId(workflow) } }],
         Statistic: 'Sum',
         Threshold: 1,

@@ -193,11 +193,18 @@ describe('allocation properties', () => {
 });
 
 describe('scanPageLimit', () => {
+  it('starts with a small page to measure the pace, unless the cap is smaller', () => {
+    expect(scanPageLimit(870_000, undefined)).toBe(100);
+    expect(scanPageLimit(870_000, undefined, 25)).toBe(25);
+  });
+
   it('sizes a page to half the time left at the pace seen so far, at least one user, at most the cap', () => {
     expect(scanPageLimit(60_000, 10)).toBe(3000);
     expect(scanPageLimit(60_000, 10, 1000)).toBe(1000);
     expect(scanPageLimit(5, 10)).toBe(1);
-    expect(scanPageLimit(-100, 10)).toBe(1);
+    // Past the reserve already: the page the caller asked for, after which it hands over.
+    expect(scanPageLimit(-100, 10)).toBeUndefined();
+    expect(scanPageLimit(-100, 10, 40)).toBe(40);
     // No deadline (local runs): the cap, or DynamoDB's 1 MB page.
     expect(scanPageLimit(Number.POSITIVE_INFINITY, 10)).toBeUndefined();
     expect(scanPageLimit(Number.POSITIVE_INFINITY, 10, 500)).toBe(500);
