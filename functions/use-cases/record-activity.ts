@@ -35,44 +35,35 @@ export type ActivityResult =
   | { eventId: string; status: 'unknown_message' };
 
 /**
- * Steps: claim the event id (a repeat is acknowledged and ignored) → apply the update atomically
- * (counters add, timestamps only move forward) → unlock rewards the investment earns. If applying
- * fails, the claim is released so the sender's retry applies it.
+ * Steps: a repeat of an event already applied is acknowledged and ignored → apply the update, each
+ * write idempotent by itself (timestamps and the balance only move forward, the investment carries
+ * its event id in its own condition, a reward remembers the event that unlocked it) → remember the
+ * event id. Nothing is claimed before applying, so an attempt that fails anywhere leaves the event
+ * for the sender's retry to apply, and two attempts at once apply it once.
  */
 export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): Promise<ActivityResult> {
   const { eventId, userId } = event;
   if (!(await deps.users.get(userId))) return { eventId, status: 'unknown_user' };
-  if (!(await deps.events.claim(event, deps.now()))) return { eventId, status: 'duplicate' };
-  try {
-    let unlocked: RewardRecord[] = [];
-    switch (event.type) {
-      case 'login':
-        await deps.users.advanceTime(userId, 'lastLoginAt', event.at);
-        break;
-      case 'investment':
-        // Idempotent by event id: a retry after a later step failed does not count it twice.
-        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
-        await deps.users.advanceTime(userId, 'lastInvestAt', event.at);
-        unlocked = await deps.rewards.unlockFor(userId, event.amountFen, event.at, eventId);
-        break;
-      case 'balance':
-        await deps.users.setBalance(userId, event.balanceFen, event.at);
-        break;
-      case 'message_opened':
-        if (!(await deps.inbox.markOpened(userId, event.messageId, event.at))) {
-          await deps.events.release(eventId);
-          return { eventId, status: 'unknown_message' };
-        }
-        break;
-    }
-    return { eventId, status: 'applied', unlockedRewards: unlocked.map((r) => r.rewardId) };
-  } catch (error) {
-    await deps.events.release(eventId);
-    deps.logger.error('activity event not applied; released for retry', {
-      eventId,
-      userId,
-      error: (error as Error).message,
-    });
-    throw error;
+  if (await deps.events.seen(eventId)) return { eventId, status: 'duplicate' };
+  let unlocked: RewardRecord[] = [];
+  switch (event.type) {
+    case 'login':
+      await deps.users.advanceTime(userId, 'lastLoginAt', event.at);
+      break;
+    case 'investment':
+      await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
+      await deps.users.advanceTime(userId, 'lastInvestAt', event.at);
+      unlocked = await deps.rewards.unlockFor(userId, event.amountFen, event.at, eventId);
+      break;
+    case 'balance':
+      await deps.users.setBalance(userId, event.balanceFen, event.at);
+      break;
+    case 'message_opened':
+      if (!(await deps.inbox.markOpened(userId, event.messageId, event.at)))
+        return { eventId, status: 'unknown_message' };
+      break;
   }
+  // Another attempt of the same event may have finished first: it is applied once either way.
+  if (!(await deps.events.remember(event, deps.now()))) return { eventId, status: 'duplicate' };
+  return { eventId, status: 'applied', unlockedRewards: unlocked.map((r) => r.rewardId) };
 }
