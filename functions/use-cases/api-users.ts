@@ -3,7 +3,7 @@ import type { UserRepository } from '../adapters/user-repository.ts';
 import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
-import { toIso } from '../domain/time.ts';
+import { timesTooFarAhead, toIso } from '../domain/time.ts';
 import { parseUserRecord, StoredAssessmentSchema, userProfileShape } from '../domain/user.ts';
 import { InvalidRequestError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
 
@@ -29,6 +29,21 @@ export async function putUserProfile(
   body: PutUserBody,
   deps: UserApiDeps,
 ): Promise<{ userId: string; created: boolean }> {
+  const skew = deps.policy.input.futureSkewMinutes;
+  const ahead = timesTooFarAhead(
+    { registeredAt: body.registeredAt, lastLoginAt: body.lastLoginAt, lastInvestAt: body.lastInvestAt },
+    deps.now(),
+    skew,
+  );
+  if (ahead.length > 0) {
+    throw new InvalidRequestError(
+      ahead.map((field) => ({
+        in: 'body',
+        field,
+        message: `must not be more than ${skew} minutes after the server's time`,
+      })),
+    );
+  }
   const { userId: _sameUser, lastLoginAt, lastInvestAt, ...profile } = body;
   const remove = Object.keys(userProfileShape).filter(
     (field) => field !== 'userId' && !(field in body) && !KEPT_WHEN_ABSENT.has(field),

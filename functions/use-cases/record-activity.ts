@@ -3,6 +3,7 @@ import type { Inbox } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { RewardRecord, Rewards } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
+import type { Policy } from '../domain/policy.ts';
 
 /** What the app's backend reports about a user; each updates exactly the fields the policy reads. */
 export type ActivityEvent =
@@ -21,6 +22,7 @@ export type ActivityEvent =
 
 export interface ActivityDeps {
   users: UserRepository;
+  policy: Policy;
   events: ActivityLog;
   inbox: Inbox;
   rewards: Rewards;

@@ -70,3 +70,39 @@ describe('case 12: GET /users/{userId}/assessment before the first scan', () => 
     expect(reply.body.error).toBe('user_not_found');
   });
 });
+
+describe('case 4: times after the server clock', () => {
+  beforeAll(async () => {
+    await call('PUT', '/users/skew-1', profile({ lastLoginAt: daysBefore(AS_OF, 20) }));
+  });
+
+  it('refuses an event more than the policy skew ahead with a 400 naming the field', async () => {
+    const reply = await call('POST', '/events', {
+      events: [
+        { eventId: 'skew-ok', userId: 'skew-1', type: 'login', at: AS_OF.toISOString() },
+        { eventId: 'skew-far', userId: 'skew-1', type: 'login', at: '9999-12-31T00:00:00Z' },
+      ],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'events.1.at' })]);
+    expect((await server.runtime.users.get('skew-1'))?.lastLoginAt).toBe(daysBefore(AS_OF, 20));
+  });
+
+  it('accepts a time a few minutes ahead (clock skew between servers)', async () => {
+    const soon = new Date(server.runtime.clock.nowMs() + 5 * 60_000).toISOString();
+    const reply = await call('POST', '/events', {
+      eventId: 'skew-soon',
+      userId: 'skew-1',
+      type: 'login',
+      at: soon,
+    });
+    expect(reply.status).toBe(200);
+  });
+
+  it('refuses a profile whose times lie in the future', async () => {
+    const reply = await call('PUT', '/users/skew-2', profile({ lastLoginAt: '9999-12-31T00:00:00.000Z' }));
+    expect(reply.status).toBe(400);
+    expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'lastLoginAt' })]);
+    expect(await server.runtime.users.get('skew-2')).toBeUndefined();
+  });
+});
