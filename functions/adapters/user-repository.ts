@@ -252,7 +252,8 @@ export class UserRepository {
     userId: string,
     fields: Record<string, unknown>,
     remove: readonly string[],
-  ): Promise<'created' | 'updated'> {
+    createOnly: Record<string, unknown> = {},
+  ): Promise<{ result: 'created' | 'updated'; previous?: Record<string, unknown> }> {
     const entries = Object.entries(fields).filter(([key, value]) => key !== 'userId' && value !== undefined);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
@@ -260,6 +261,12 @@ export class UserRepository {
       names[`#s${i}`] = key;
       values[`:s${i}`] = value;
       return `#s${i} = :s${i}`;
+    });
+    // What events maintain is set here only when the record is new; see advanceCounters.
+    Object.entries(createOnly).forEach(([key, value], i) => {
+      names[`#c${i}`] = key;
+      values[`:c${i}`] = value;
+      sets.push(`#c${i} = if_not_exists(#c${i}, :c${i})`);
     });
     const removes = remove.map((key, i) => {
       names[`#r${i}`] = key;
@@ -275,7 +282,23 @@ export class UserRepository {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return out.Attributes ? 'updated' : 'created';
+    return out.Attributes ? { result: 'updated', previous: out.Attributes } : { result: 'created' };
+  }
+
+  /** Raises a counter events maintain, never lowers it: an older snapshot cannot undo an event. */
+  async advanceCounter(
+    userId: string,
+    attribute: 'investCount' | 'totalInvestedFen' | 'maxInvestFen',
+    value: number,
+  ): Promise<boolean> {
+    return updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET #a = :v',
+      ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(#a) OR #a < :v)',
+      ExpressionAttributeNames: { '#a': attribute },
+      ExpressionAttributeValues: { ':v': value },
+    });
   }
 
   /** Stores a callback or survey answer and the churn reason it gives; false when there is no such user. */

@@ -106,3 +106,58 @@ describe('case 4: times after the server clock', () => {
     expect(await server.runtime.users.get('skew-2')).toBeUndefined();
   });
 });
+
+describe('case 8: a profile PUT after events', () => {
+  it('does not undo counters or a newer balance that events applied', async () => {
+    const snapshot = profile({
+      investCount: 3,
+      totalInvestedFen: 300_000,
+      maxInvestFen: 100_000,
+      balanceFen: 200_000,
+    });
+    expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(201);
+    const at = server.runtime.clock.nowIso();
+    const invest = {
+      eventId: 'snap-inv-1',
+      userId: 'snap-1',
+      type: 'investment',
+      at,
+      amountFen: 150_000,
+      productId: 'p',
+      bonusRate: false,
+    };
+    expect((await call('POST', '/events', invest)).body.results[0].status).toBe('applied');
+    const balance = { eventId: 'snap-bal-1', userId: 'snap-1', type: 'balance', at, balanceFen: 350_000 };
+    expect((await call('POST', '/events', balance)).body.results[0].status).toBe('applied');
+
+    // The backend's older snapshot arrives after the events.
+    expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(200);
+
+    const stored = await server.runtime.users.get('snap-1');
+    expect(stored).toMatchObject({
+      investCount: 4,
+      totalInvestedFen: 450_000,
+      maxInvestFen: 150_000,
+      balanceFen: 350_000,
+    });
+    expect((await call('POST', '/events', invest)).body.results[0].status).toBe('duplicate');
+  });
+
+  it('moves counters forward when the snapshot knows more', async () => {
+    await call(
+      'PUT',
+      '/users/snap-2',
+      profile({ investCount: 3, totalInvestedFen: 300_000, maxInvestFen: 100_000 }),
+    );
+    await call(
+      'PUT',
+      '/users/snap-2',
+      profile({ investCount: 5, totalInvestedFen: 500_000, maxInvestFen: 200_000 }),
+    );
+    expect(await server.runtime.users.get('snap-2')).toMatchObject({
+      investCount: 5,
+      totalInvestedFen: 500_000,
+      maxInvestFen: 200_000,
+    });
+  });
+});
