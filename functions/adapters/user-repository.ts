@@ -11,6 +11,11 @@ import type { Assessment } from '../domain/assessment.ts';
 import type { UserRecord } from '../domain/user.ts';
 import { updateIf } from './dynamo.ts';
 
+/** An amount that would carry a running sum past the safe integer range: refused, never stored. */
+export class SumOverflowError extends Error {
+  override readonly name = 'SumOverflow';
+}
+
 export type ScanCursor = Record<string, unknown>;
 
 export interface UserPage {
@@ -205,10 +210,13 @@ export class UserRepository {
           TableName: this.tableName,
           Key: { userId },
           UpdateExpression: `ADD investCount :one, totalInvestedFen :amt, investEventIds :ids${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
-          ConditionExpression: 'attribute_exists(userId) AND NOT contains(investEventIds, :id)',
+          // The running sum stays a safe integer: past it, the stored number would read back as a BigInt.
+          ConditionExpression:
+            'attribute_exists(userId) AND NOT contains(investEventIds, :id) AND (attribute_not_exists(totalInvestedFen) OR totalInvestedFen <= :room)',
           ExpressionAttributeValues: {
             ':one': 1,
             ':amt': amountFen,
+            ':room': Number.MAX_SAFE_INTEGER - amountFen,
             ':ids': new Set([eventId]),
             ':id': eventId,
             ...(bonusProduct ? { ':true': true } : {}),
@@ -219,7 +227,9 @@ export class UserRepository {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const exists = await this.get(userId);
       if (!exists) throw error;
-      return false;
+      const seen = exists.investEventIds;
+      if (seen instanceof Set && seen.has(eventId)) return false;
+      throw new SumOverflowError(`user ${userId}: adding ${amountFen} fen would overflow totalInvestedFen`);
     }
     await updateIf(this.doc, {
       TableName: this.tableName,

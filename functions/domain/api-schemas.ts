@@ -217,7 +217,7 @@ export const EventResultsSchema = z.object({
   results: z.array(
     z.object({
       eventId: z.string(),
-      status: z.enum(['applied', 'duplicate', 'unknown_user', 'unknown_message']),
+      status: z.enum(['applied', 'duplicate', 'unknown_user', 'unknown_message', 'over_limit']),
       unlockedRewards: z.array(z.string()).optional(),
     }),
   ),

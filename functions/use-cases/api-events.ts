@@ -24,7 +24,13 @@ export async function recordEvents(
       message: `must not be more than ${skew} minutes after the server's time`,
     })),
   );
-  if (ahead.length > 0) throw new InvalidRequestError(ahead);
+  const maxFen = deps.policy.input.maxInvestFen;
+  const tooLarge = events.flatMap((e, i) =>
+    e.type === 'investment' && e.amountFen > maxFen
+      ? [{ in: 'body' as const, field: `events.${i}.amountFen`, message: `must be at most ${maxFen} fen` }]
+      : [],
+  );
+  if (ahead.length + tooLarge.length > 0) throw new InvalidRequestError([...ahead, ...tooLarge]);
   const results = new Array<ActivityResult>(events.length);
   const indexed = events.map((event, index) => ({ event, index }));
   await forEachLimited(indexed, IN_FLIGHT, async ({ event, index }) => {

@@ -2,7 +2,7 @@ import type { ActivityLog } from '../adapters/activity-log.ts';
 import type { Inbox } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { RewardRecord, Rewards } from '../adapters/rewards.ts';
-import type { UserRepository } from '../adapters/user-repository.ts';
+import { SumOverflowError, type UserRepository } from '../adapters/user-repository.ts';
 import type { Policy } from '../domain/policy.ts';
 
 /** What the app's backend reports about a user; each updates exactly the fields the policy reads. */
@@ -34,7 +34,9 @@ export type ActivityResult =
   | { eventId: string; status: 'applied'; unlockedRewards: string[] }
   | { eventId: string; status: 'duplicate' }
   | { eventId: string; status: 'unknown_user' }
-  | { eventId: string; status: 'unknown_message' };
+  | { eventId: string; status: 'unknown_message' }
+  /** The investment would carry the user's running sum past the safe integer range: not counted. */
+  | { eventId: string; status: 'over_limit' };
 
 /**
  * Steps: a repeat of an event already applied is acknowledged and ignored → apply the update, each
@@ -53,7 +55,13 @@ export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): 
       await deps.users.advanceTime(userId, 'lastLoginAt', event.at);
       break;
     case 'investment':
-      await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
+      try {
+        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
+      } catch (error) {
+        if (!(error instanceof SumOverflowError)) throw error;
+        deps.logger.warn('investment refused: running sum would overflow', { eventId, userId });
+        return { eventId, status: 'over_limit' };
+      }
       await deps.users.advanceTime(userId, 'lastInvestAt', event.at);
       unlocked = await deps.rewards.unlockFor(userId, event.amountFen, event.at, eventId);
       break;
