@@ -1,4 +1,4 @@
-import type { ActivityLog } from '../adapters/activity-log.ts';
+import { type ActivityLog, EVENT_DEDUP_DAYS } from '../adapters/activity-log.ts';
 import type { Inbox } from '../adapters/inbox.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { RewardRecord, Rewards } from '../adapters/rewards.ts';
@@ -56,7 +56,14 @@ export async function recordActivity(event: ActivityEvent, deps: ActivityDeps): 
       break;
     case 'investment':
       try {
-        await deps.users.addInvestment(userId, event.amountFen, event.bonusRate, eventId);
+        await deps.users.addInvestment(
+          userId,
+          event.amountFen,
+          event.bonusRate,
+          eventId,
+          deps.now().toISOString(),
+          EVENT_DEDUP_DAYS,
+        );
       } catch (error) {
         if (!(error instanceof SumOverflowError)) throw error;
         deps.logger.warn('investment refused: running sum would overflow', { eventId, userId });
