@@ -179,6 +179,7 @@ export class Runtime {
   get activityDeps(): ActivityDeps {
     return {
       users: this.users,
+      policy: this.policy,
       events: this.events,
       inbox: this.inbox,
       rewards: this.rewards,

@@ -115,8 +115,15 @@ export async function scanSegment(
     }
     cursor = page.cursor;
     await forEachLimited(changed, concurrency, async (assessment) => {
-      await deps.users.recordAssessment(assessment, input.asOf);
-      totals.written++;
+      // One user's failed write (deleted since the page was read, an item over 400 KB) is counted and
+      // logged by key; the rest of the page and the segment go on, and tomorrow's scan tries again.
+      try {
+        await deps.users.recordAssessment(assessment, input.asOf);
+        totals.written++;
+      } catch (error) {
+        totals.failed++;
+        deps.logger.error('user not scanned', { userId: assessment.userId, error: (error as Error).name });
+      }
     });
     await forEachLimited(atRisk, concurrency, async ([user, assessment]) => {
       // One user's failed recall start must not cost the rest of the page theirs; it is counted,
