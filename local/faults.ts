@@ -75,8 +75,8 @@ export const DEFAULT_FAULT_RATES: FaultRates = {
   crashAtWrite: 0.006,
   providerRefused: 0.04,
   providerInDoubt: 0.04,
-  startThrottled: 0.02,
-  startExecutionLimit: 0.02,
+  startThrottled: 0.03,
+  startExecutionLimit: 0.03,
   scanCallFactor: 0.02,
 };
 

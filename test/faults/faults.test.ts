@@ -7,7 +7,7 @@ import { runScenario, type ScenarioRecord } from './scenario.ts';
 // The fault-injection suite (docs/fault-injection.md). `npm test` runs the seeds below; more with
 // `npm run test:faults -- --seeds N`, one with `npm run test:faults -- --seed S`.
 const SEEDS = (process.env.FAULT_SEEDS ?? '1,2,3').split(',').map(Number);
-const USERS = Number(process.env.FAULT_USERS ?? 400);
+const USERS = Number(process.env.FAULT_USERS ?? 250);
 const DAYS = Number(process.env.FAULT_DAYS ?? 4);
 const RUN_TIMEOUT_MS = 20 * 60_000;
 

@@ -208,7 +208,7 @@ function manualRetry(run: ScenarioRecord): string[] {
     const [status, code, recallId] = last.split(' ');
     if (status === '409' && code === 'recall_already_active' && request.failedAttemptIds.includes(recallId!))
       out.push(
-        `${request.userId} (day ${request.day}): the retry answered 409 for ${recallId}, left by a failed attempt (${request.answers.join(' → ')})`,
+        `${request.userId} (day ${request.day}): the retry answered 409 for ${recallId}, left by a failed attempt (${request.answers.join(' → ')})${faultsIn(run, `${request.userId}|${request.day}`, 'api-recall')}`,
       );
     if (status === '500')
       out.push(
