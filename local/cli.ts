@@ -136,7 +136,9 @@ function day(value: string | undefined, fallback: Date): Date {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) throw new UsageError(`--as-of must be YYYY-MM-DD, got "${value}"`);
   // The scan runs at 09:00 in Shanghai: 01:00 UTC of that day.
   const at = new Date(`${value}T01:00:00Z`);
-  if (Number.isNaN(at.getTime())) throw new UsageError(`--as-of is not a real date: "${value}"`);
+  // Date rolls 2026-02-31 over into March; a day that does not exist is refused instead.
+  if (Number.isNaN(at.getTime()) || at.toISOString().slice(0, 10) !== value)
+    throw new UsageError(`--as-of is not a real date: "${value}"`);
   return at;
 }
 

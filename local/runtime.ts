@@ -41,6 +41,7 @@ import {
   type DynamoServer,
   startDynamoServer,
 } from './dynamo-server.ts';
+import type { FaultPlan } from './faults.ts';
 import { LocalOutbox, OUTBOX_TABLE } from './outbox.ts';
 import { synthTemplate } from './synth.ts';
 import {
@@ -74,6 +75,8 @@ export interface RuntimeOptions {
   logger?: WinbackLogger;
   /** Whether the daily scan starts recalls (the foundation demo can run without them). */
   recalls?: boolean;
+  /** Injects faults into the store, the providers, the task handlers and StartExecution (test/faults). */
+  faults?: FaultPlan;
 }
 
 export interface RecallObserver {
@@ -88,6 +91,7 @@ export interface RecallObserver {
  */
 export class Runtime {
   readonly observers: RecallObserver[] = [];
+  faults: FaultPlan | undefined;
   private constructor(
     readonly clock: SimulatedClock,
     readonly template: CfnTemplate,
@@ -166,6 +170,8 @@ export class Runtime {
       ? join(opts.dataDir, 'lake')
       : await mkdtemp(join(tmpdir(), 'winback-lake-'));
     runtime.lake = new LocalLakeWriter(runtime.lakeDir);
+    runtime.faults = opts.faults;
+    opts.faults?.attach(runtime);
     runtime.wireWorkflows();
     return runtime;
   }
@@ -189,7 +195,7 @@ export class Runtime {
     return {
       users: this.users,
       recalls: this.recalls,
-      workflow: this.starter,
+      workflow: this.faults?.wrapStarter(this.starter) ?? this.starter,
       notifier: this.outbox,
       policy: this.policy,
       logger: this.logger,
@@ -199,6 +205,7 @@ export class Runtime {
   get activityDeps(): ActivityDeps {
     return {
       users: this.users,
+      policy: this.policy,
       events: this.events,
       inbox: this.inbox,
       rewards: this.rewards,
@@ -265,7 +272,7 @@ export class Runtime {
   }
 
   private wireWorkflows(): void {
-    const handlers = this.handlers();
+    const handlers = this.faults?.wrapTasks(this.handlers()) ?? this.handlers();
     const build = (workflow: string, maxConcurrentTasks?: number) => {
       const definition = this.definitions[workflow];
       if (!definition) throw new Error(`the synthesized stack has no ${workflow} state machine`);

@@ -1,18 +1,33 @@
-import { DeleteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { putIfAbsent } from './dynamo.ts';
 
-const KEEP_SECONDS = 90 * 86_400;
+/** How long an applied event id is remembered, from its arrival (TTL); the dedup window. */
+export const EVENT_DEDUP_DAYS = 90;
+const KEEP_SECONDS = EVENT_DEDUP_DAYS * 86_400;
 
-/** Event ids already applied, kept 90 days (TTL) so a repeated delivery is applied once. */
+/**
+ * Event ids already applied, kept 90 days (TTL). An id is written only after its update was applied
+ * in full, so a remembered id means "applied", never "claimed by an attempt that may have died".
+ */
 export class ActivityLog {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
 
-  /** True when this call owns the event; false when it was seen before. */
-  /** `receivedAt` sets the expiry: a back-dated event must still be remembered for the full 90 days. */
-  claim(
+  /** True when the event was applied before (a repeat is answered `duplicate`). */
+  async seen(eventId: string): Promise<boolean> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: { eventId }, ConsistentRead: true }),
+    );
+    return out.Item !== undefined;
+  }
+
+  /**
+   * Notes an applied event; false when another attempt noted it first. `receivedAt` sets the
+   * expiry: a back-dated event must still be remembered for the full window.
+   */
+  remember(
     event: { eventId: string; userId: string; type: string; at: string },
     receivedAt: Date,
   ): Promise<boolean> {
@@ -28,9 +43,5 @@ export class ActivityLog {
       },
       'eventId',
     );
-  }
-
-  async release(eventId: string): Promise<void> {
-    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { eventId } }));
   }
 }

@@ -8,8 +8,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { Assessment } from '../domain/assessment.ts';
+import { addDays as addDaysIso } from '../domain/time.ts';
 import type { UserRecord } from '../domain/user.ts';
 import { updateIf } from './dynamo.ts';
+
+/** An amount that would carry a running sum past the safe integer range: refused, never stored. */
+export class SumOverflowError extends Error {
+  override readonly name = 'SumOverflow';
+}
 
 export type ScanCursor = Record<string, unknown>;
 
@@ -186,40 +192,52 @@ export class UserRepository {
     });
   }
 
-  /** Counts an investment atomically, so concurrent events never lose one another's update. */
   /**
    * Counts an investment atomically and once: the counters and the event id go in one update whose
    * condition refuses an id already counted, so neither concurrent events nor a retried event can
-   * lose or double an amount. Answers false for an event counted before. (The id set grows by one
-   * per investment, about 40 bytes each: thousands of investments fit in an item.)
+   * lose or double an amount. Answers false for an event counted before. Each id is also logged with
+   * its arrival day (`investEventLog`, oldest first), and ids older than the dedup window are dropped
+   * from both, so the item does not grow without limit (the activity log covers that window too).
    */
   async addInvestment(
     userId: string,
     amountFen: number,
     bonusProduct: boolean,
     eventId: string,
+    receivedAt: string = new Date(0).toISOString(),
+    windowDays = 90,
   ): Promise<boolean> {
+    let log: string[];
     try {
-      await this.doc.send(
+      const out = await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { userId },
-          UpdateExpression: `ADD investCount :one, totalInvestedFen :amt, investEventIds :ids${bonusProduct ? ' SET heldBonusProduct = :true' : ''}`,
-          ConditionExpression: 'attribute_exists(userId) AND NOT contains(investEventIds, :id)',
+          UpdateExpression: `ADD investCount :one, totalInvestedFen :amt, investEventIds :ids SET investEventLog = list_append(if_not_exists(investEventLog, :empty), :entry)${bonusProduct ? ', heldBonusProduct = :true' : ''}`,
+          // The running sum stays a safe integer: past it, the stored number would read back as a BigInt.
+          ConditionExpression:
+            'attribute_exists(userId) AND NOT contains(investEventIds, :id) AND (attribute_not_exists(totalInvestedFen) OR totalInvestedFen <= :room)',
           ExpressionAttributeValues: {
             ':one': 1,
             ':amt': amountFen,
+            ':room': Number.MAX_SAFE_INTEGER - amountFen,
             ':ids': new Set([eventId]),
             ':id': eventId,
+            ':empty': [],
+            ':entry': [`${receivedAt.slice(0, 10)}|${eventId}`],
             ...(bonusProduct ? { ':true': true } : {}),
           },
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
+      log = (out.Attributes?.investEventLog as string[] | undefined) ?? [];
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const exists = await this.get(userId);
       if (!exists) throw error;
-      return false;
+      const seen = exists.investEventIds;
+      if (seen instanceof Set && seen.has(eventId)) return false;
+      throw new SumOverflowError(`user ${userId}: adding ${amountFen} fen would overflow totalInvestedFen`);
     }
     await updateIf(this.doc, {
       TableName: this.tableName,
@@ -229,7 +247,30 @@ export class UserRepository {
         'attribute_exists(userId) AND (attribute_not_exists(maxInvestFen) OR maxInvestFen < :amt)',
       ExpressionAttributeValues: { ':amt': amountFen },
     });
+    await this.pruneInvestEvents(userId, log, addDaysIso(receivedAt, -windowDays).slice(0, 10));
     return true;
+  }
+
+  /**
+   * Drops the logged ids that arrived before `oldestDay`: they are a prefix of the log (appended in
+   * arrival order). The condition on the prefix's last entry keeps a concurrent prune from making
+   * this one remove the wrong entries; a prune that loses the race is simply left to the next event.
+   */
+  private async pruneInvestEvents(userId: string, log: readonly string[], oldestDay: string): Promise<void> {
+    let n = 0;
+    while (n < log.length && n < 100 && log[n]!.slice(0, 10) < oldestDay) n++;
+    if (n === 0) return;
+    const old = log.slice(0, n);
+    await updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: `DELETE investEventIds :old REMOVE ${old.map((_, i) => `investEventLog[${i}]`).join(', ')}`,
+      ConditionExpression: `investEventLog[${n - 1}] = :last`,
+      ExpressionAttributeValues: {
+        ':old': new Set(old.map((entry) => entry.slice(11))),
+        ':last': old[n - 1],
+      },
+    });
   }
 
   /** A balance snapshot applies only if newer than the last one applied. */
@@ -252,7 +293,8 @@ export class UserRepository {
     userId: string,
     fields: Record<string, unknown>,
     remove: readonly string[],
-  ): Promise<'created' | 'updated'> {
+    createOnly: Record<string, unknown> = {},
+  ): Promise<{ result: 'created' | 'updated'; previous?: Record<string, unknown> }> {
     const entries = Object.entries(fields).filter(([key, value]) => key !== 'userId' && value !== undefined);
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = {};
@@ -260,6 +302,12 @@ export class UserRepository {
       names[`#s${i}`] = key;
       values[`:s${i}`] = value;
       return `#s${i} = :s${i}`;
+    });
+    // What events maintain is set here only when the record is new; see advanceCounters.
+    Object.entries(createOnly).forEach(([key, value], i) => {
+      names[`#c${i}`] = key;
+      values[`:c${i}`] = value;
+      sets.push(`#c${i} = if_not_exists(#c${i}, :c${i})`);
     });
     const removes = remove.map((key, i) => {
       names[`#r${i}`] = key;
@@ -275,7 +323,23 @@ export class UserRepository {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return out.Attributes ? 'updated' : 'created';
+    return out.Attributes ? { result: 'updated', previous: out.Attributes } : { result: 'created' };
+  }
+
+  /** Raises a counter events maintain, never lowers it: an older snapshot cannot undo an event. */
+  async advanceCounter(
+    userId: string,
+    attribute: 'investCount' | 'totalInvestedFen' | 'maxInvestFen',
+    value: number,
+  ): Promise<boolean> {
+    return updateIf(this.doc, {
+      TableName: this.tableName,
+      Key: { userId },
+      UpdateExpression: 'SET #a = :v',
+      ConditionExpression: 'attribute_exists(userId) AND (attribute_not_exists(#a) OR #a < :v)',
+      ExpressionAttributeNames: { '#a': attribute },
+      ExpressionAttributeValues: { ':v': value },
+    });
   }
 
   /** Stores a callback or survey answer and the churn reason it gives; false when there is no such user. */

@@ -17,6 +17,8 @@ export interface ScanTotals {
   /** Assessments written back; the rest said the same as the stored one. */
   written: number;
   invalid: number;
+  /** Users whose write failed (deleted mid-scan, an item over the size limit, ...): logged by key. */
+  failed: number;
   byStatus: StatusTally;
   byLevel: Record<RiskLevel, number>;
   byLifecycle: Record<LifecycleStage, StatusTally>;
@@ -34,6 +36,7 @@ export function emptyTotals(): ScanTotals {
     assessed: 0,
     written: 0,
     invalid: 0,
+    failed: 0,
     byStatus: emptyTally(),
     byLevel: { none: 0, low: 0, medium: 0, high: 0 },
     byLifecycle: { novice: emptyTally(), growth: emptyTally(), mature: emptyTally() },
@@ -87,6 +90,7 @@ export function mergeTotals(parts: readonly ScanTotals[]): ScanTotals {
     out.assessed += part.assessed;
     out.written += part.written ?? 0;
     out.invalid += part.invalid;
+    out.failed += part.failed ?? 0;
     addTally(out.byStatus, part.byStatus);
     for (const l of RISK_LEVELS) out.byLevel[l] += part.byLevel[l] ?? 0;
     for (const stage of LIFECYCLE_STAGES) addTally(out.byLifecycle[stage], part.byLifecycle[stage]);
@@ -123,7 +127,7 @@ export function formatTotals(totals: ScanTotals, title: string): string {
   };
   const out: string[] = [title, ''];
   out.push(
-    `users scanned ${totals.scanned}, assessed ${totals.assessed} (${totals.written} changed and written back), invalid records ${totals.invalid}`,
+    `users scanned ${totals.scanned}, assessed ${totals.assessed} (${totals.written} changed and written back), invalid records ${totals.invalid}${totals.failed ? `, users not scanned ${totals.failed}` : ''}`,
     `risk level: high ${totals.byLevel.high}, medium ${totals.byLevel.medium}, low ${totals.byLevel.low}, none ${totals.byLevel.none}`,
     '',
     header,

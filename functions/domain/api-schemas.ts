@@ -83,7 +83,13 @@ export const InboxQuerySchema = z.strictObject({
 // ---- bodies ----
 
 /** A profile as the app's backend sends it; `userId` may be left out (the path names the user). */
-export const PutUserBodySchema = z.strictObject({ ...userProfileShape, userId: UserIdSchema.optional() });
+export const PutUserBodySchema = z.strictObject({
+  ...userProfileShape,
+  userId: UserIdSchema.optional(),
+  balanceAt: isoTime
+    .optional()
+    .describe('when balanceFen was read; without it the balance is set only when the user is created'),
+});
 export type PutUserBody = z.infer<typeof PutUserBodySchema>;
 
 const eventBase = {
@@ -231,7 +237,7 @@ export const EventResultsSchema = z.object({
   results: z.array(
     z.object({
       eventId: z.string(),
-      status: z.enum(['applied', 'duplicate', 'unknown_user', 'unknown_message']),
+      status: z.enum(['applied', 'duplicate', 'unknown_user', 'unknown_message', 'over_limit']),
       unlockedRewards: z.array(z.string()).optional(),
     }),
   ),

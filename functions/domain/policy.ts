@@ -136,6 +136,15 @@ export const PolicySchema = z.strictObject({
       refreshDays: z.number().int().min(0).default(7),
     })
     .prefault({}),
+  /** Bounds on what senders report, so one bad value cannot hide a user or overflow a sum. */
+  input: z
+    .strictObject({
+      /** A time more than this after the server's now is refused: clocks drift, a year 9999 is a bug. */
+      futureSkewMinutes: z.number().int().nonnegative().default(10),
+      /** The largest single investment accepted: ¥100,000,000. */
+      maxInvestFen: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).default(10_000_000_000),
+    })
+    .prefault({}),
   recall: z
     .strictObject({
       waitHours: z

@@ -112,3 +112,18 @@ export function nextSendableTime(at: Instant, timeZone: string, quiet: QuietHour
   const corrected = next - drift * MS_PER_MINUTE;
   return new Date(drift !== 0 && !isQuietTime(corrected, timeZone, quiet) ? corrected : next).toISOString();
 }
+
+/**
+ * Which of the named times lie more than `skewMinutes` after `now`. A far-future login would hide a
+ * user's inactivity for good (times only move forward), so such input is refused, not stored.
+ */
+export function timesTooFarAhead(
+  times: Readonly<Record<string, string | undefined>>,
+  now: Date,
+  skewMinutes: number,
+): string[] {
+  const limit = now.getTime() + skewMinutes * 60_000;
+  return Object.entries(times)
+    .filter(([, at]) => at !== undefined && Date.parse(at) > limit)
+    .map(([field]) => field);
+}

@@ -154,6 +154,7 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
     },
     activity: {
       users,
+      policy,
       events: new ActivityLog(doc, requireEnv(env, ENV.eventsTable)),
       inbox,
       rewards,

@@ -1,4 +1,4 @@
-import type { RecallRecord, RecallRepository } from '../adapters/recall-repository.ts';
+import { type RecallRecord, type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
 import type { Rewards } from '../adapters/rewards.ts';
 import type { RecallRequest } from '../domain/api-schemas.ts';
 import { assess } from '../domain/assessment.ts';
@@ -35,7 +35,12 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
   if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
   const parsed = parseUserRecord(item);
   if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
-  if (parsed.value.activeRecallId) throw alreadyActive(parsed.value.activeRecallId);
+  if (parsed.value.activeRecallId) {
+    const resumed = await resumeUnstarted(parsed.value.activeRecallId, deps);
+    if (resumed)
+      return { ...resumed, firstSendAt: firstSendAfter(resumed.startedAt, parsed.value.timeZone, deps) };
+    throw alreadyActive(parsed.value.activeRecallId);
+  }
   const now = deps.now();
   const at = now.toISOString();
   const assessment = assess(parsed.value, deps.start.policy, now);
@@ -52,6 +57,7 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
       ...(req.note ? { note: req.note } : {}),
       discriminator: `${at.slice(11, 19).replace(/:/g, '')}${deps.nonce()}`,
       respectCooldown: false,
+      releaseIfRefused: true,
     },
     deps.start,
   );
@@ -71,6 +77,27 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
 /** A recall's first message waits for sending hours (Prepare's sendAt); in-app included. */
 function firstSendAfter(at: string, timeZone: string, deps: RecallApiDeps): string {
   return nextSendableTime(at, timeZone, deps.start.policy.recall.quietHours);
+}
+
+/**
+ * The user's open recall is an operator's whose start failed in doubt (no execution noted on it):
+ * the retried request starts it under its own name instead of answering 409 for a recall nothing runs.
+ */
+async function resumeUnstarted(
+  recallId: string,
+  deps: RecallApiDeps,
+): Promise<(Omit<RecallStarted, 'firstSendAt'> & { startedAt: string }) | undefined> {
+  const open = await deps.recalls.get(recallId);
+  if (!open || open.outcome || open.executionArn || open.trigger !== 'manual') return undefined;
+  const execution = await deps.start.workflow.start(recallId, recallStartOf(open));
+  await deps.recalls.setExecution(recallId, execution.executionArn);
+  return {
+    recallId,
+    status: 'resumed',
+    executionArn: execution.executionArn,
+    consoleUrl: deps.start.workflow.consoleUrl(execution.executionArn),
+    startedAt: open.startedAt,
+  };
 }
 
 function alreadyActive(recallId: string): ConflictError {

@@ -5,7 +5,7 @@ import type { Feedback, PutUserBody } from '../domain/api-schemas.ts';
 import { type Assessment, assess } from '../domain/assessment.ts';
 import type { Policy } from '../domain/policy.ts';
 import { feedbackRow } from '../domain/snapshot.ts';
-import { toIso } from '../domain/time.ts';
+import { timesTooFarAhead, toIso } from '../domain/time.ts';
 import { parseUserRecord, StoredAssessmentSchema, userProfileShape } from '../domain/user.ts';
 import { InvalidRequestError, InvalidStoredRecordError, NotFoundError } from './api-errors.ts';
 
@@ -18,7 +18,11 @@ export interface UserApiDeps {
   lake?: LakeWriter;
 }
 
-/** Events and feedback maintain these too: a profile that leaves them out does not erase them. */
+/**
+ * Events and feedback maintain these too: a profile that leaves them out does not erase them. The
+ * counters events add to (investCount, totalInvestedFen, maxInvestFen) only move forward on a PUT,
+ * and the balance is set on create, or later only with a `balanceAt` newer than the stored one.
+ */
 const KEPT_WHEN_ABSENT = new Set(['lastLoginAt', 'lastInvestAt', 'churnReason']);
 /** Applied like events: an older time in a profile never moves the stored one back. */
 const FORWARD_ONLY = ['lastLoginAt', 'lastInvestAt'] as const;
@@ -33,21 +37,61 @@ export async function putUserProfile(
   body: PutUserBody,
   deps: UserApiDeps,
 ): Promise<{ userId: string; created: boolean }> {
-  const { userId: _sameUser, lastLoginAt, lastInvestAt, ...profile } = body;
+  const skew = deps.policy.input.futureSkewMinutes;
+  const ahead = timesTooFarAhead(
+    {
+      registeredAt: body.registeredAt,
+      lastLoginAt: body.lastLoginAt,
+      lastInvestAt: body.lastInvestAt,
+      balanceAt: body.balanceAt,
+    },
+    deps.now(),
+    skew,
+  );
+  if (ahead.length > 0) {
+    throw new InvalidRequestError(
+      ahead.map((field) => ({
+        in: 'body',
+        field,
+        message: `must not be more than ${skew} minutes after the server's time`,
+      })),
+    );
+  }
+  const {
+    userId: _sameUser,
+    lastLoginAt,
+    lastInvestAt,
+    investCount,
+    totalInvestedFen,
+    maxInvestFen,
+    balanceFen,
+    balanceAt,
+    ...profile
+  } = body;
   const remove = Object.keys(userProfileShape).filter(
     (field) => field !== 'userId' && !(field in body) && !KEPT_WHEN_ABSENT.has(field),
   );
+  const counters = { investCount, totalInvestedFen, maxInvestFen };
   const written = await deps.users.writeProfile(
     userId,
     { ...profile, registeredAt: toIso(profile.registeredAt), updatedAt: deps.now().toISOString() },
     remove,
+    { ...counters, balanceFen },
   );
+  if (written.result === 'updated') {
+    for (const [field, value] of Object.entries(counters) as [keyof typeof counters, number][]) {
+      if (!(Number(written.previous?.[field] ?? -1) >= value))
+        await deps.users.advanceCounter(userId, field, value);
+    }
+  }
+  // The balance follows the events' rule: applied only with a time newer than the last one applied.
+  if (balanceAt) await deps.users.setBalance(userId, balanceFen, toIso(balanceAt));
   const times = { lastLoginAt, lastInvestAt };
   for (const field of FORWARD_ONLY) {
     const at = times[field];
     if (at) await deps.users.advanceTime(userId, field, toIso(at));
   }
-  return { userId, created: written === 'created' };
+  return { userId, created: written.result === 'created' };
 }
 
 export interface AssessmentView {

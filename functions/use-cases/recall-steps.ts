@@ -533,10 +533,14 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
         }
       : {}),
   });
-  const watchUntil = outcome === 'returned' ? addDays(now, deps.policy.recall.relapseWatchDays) : undefined;
-  // A redriven Close must not move the user's close time; a lock it failed to release the first time
-  // is released by the daily scan, which sees the episode closed.
-  if (firstClose) await deps.users.closeRecall(input.userId, input.recallId, closedAt, outcome, watchUntil);
+  // A retried Close finishes the release the first one may not have reached, with what the first
+  // one recorded: the user's close time and relapse watch do not move on a retry.
+  const recorded = firstClose ? { outcome, closedAt } : await deps.recalls.get(input.recallId);
+  const releaseOutcome = recorded?.outcome ?? outcome;
+  const releaseAt = recorded?.closedAt ?? closedAt;
+  const watchUntil =
+    releaseOutcome === 'returned' ? addDays(releaseAt, deps.policy.recall.relapseWatchDays) : undefined;
+  await deps.users.closeRecall(input.userId, input.recallId, releaseAt, releaseOutcome, watchUntil);
   return {
     recallId: input.recallId,
     userId: input.userId,

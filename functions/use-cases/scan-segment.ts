@@ -134,8 +134,15 @@ export async function scanSegment(
     await deps.lake?.writePart('snapshots', day, scanPartName(input.segment, pageNo), rows);
     pageNo++;
     await forEachLimited(changed, concurrency, async (assessment) => {
-      await deps.users.recordAssessment(assessment, input.asOf);
-      totals.written++;
+      // One user's failed write (deleted since the page was read, an item over 400 KB) is counted and
+      // logged by key; the rest of the page and the segment go on, and tomorrow's scan tries again.
+      try {
+        await deps.users.recordAssessment(assessment, input.asOf);
+        totals.written++;
+      } catch (error) {
+        totals.failed++;
+        deps.logger.error('user not scanned', { userId: assessment.userId, error: (error as Error).name });
+      }
     });
     await deps.recalls.preparePage?.(atRisk, input.asOf);
     await forEachLimited(atRisk, concurrency, async ([user, assessment]) => {

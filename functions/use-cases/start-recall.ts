@@ -45,7 +45,21 @@ export interface StartRecallRequest {
   discriminator?: string;
   /** Scheduled recalls respect the cool-down; an operator's manual recall does not. */
   respectCooldown: boolean;
+  /** Free the user when Step Functions refused the start for certain (the operator retries at once). */
+  releaseIfRefused?: boolean;
 }
+
+/** StartExecution answers that say no execution was created. */
+const NOT_STARTED = new Set([
+  'ExecutionLimitExceeded',
+  'InvalidName',
+  'InvalidExecutionInput',
+  'InvalidArn',
+  'StateMachineDoesNotExist',
+  'StateMachineDeleting',
+  'ValidationException',
+  'AccessDeniedException',
+]);
 
 export type StartRecallResult =
   | { status: 'started' | 'resumed'; recallId: string; executionArn: string; consoleUrl: string }
@@ -87,10 +101,24 @@ export async function startRecall(
     steps: [],
     ...(req.note ? { note: req.note } : {}),
   });
-  // If the start fails here, the lock stays: the execution may exist after all (a timeout after the
-  // service accepted it), and releasing would let a second recall run beside it. The next daily
-  // scan finds the episode without an execution and starts it again under the same name.
-  const execution = await deps.workflow.start(recallId, start);
+  // If the start fails in doubt, the lock stays: the execution may exist after all (a timeout after
+  // the service accepted it), and releasing would let a second recall run beside it. A retry starts
+  // it again under the same name (the daily scan does too). A start refused for certain frees a
+  // manual user at once, so the operator's retry is not met by a lock nothing will run.
+  let execution: Awaited<ReturnType<WorkflowStarter['start']>>;
+  try {
+    execution = await deps.workflow.start(recallId, start);
+  } catch (error) {
+    if (req.releaseIfRefused && NOT_STARTED.has((error as Error).name)) {
+      await deps.recalls.close(recallId, {
+        outcome: 'failed',
+        closedAt: req.at,
+        error: `not started: ${(error as Error).name}`,
+      });
+      await deps.users.releaseRecall(req.userId, recallId);
+    }
+    throw error;
+  }
   await deps.recalls.setExecution(recallId, execution.executionArn);
   return {
     status: created && !execution.alreadyStarted ? 'started' : 'resumed',

@@ -5,7 +5,10 @@ import { formatLineError, readUserRecords } from '../jsonl.ts';
 import type { Runtime } from '../runtime.ts';
 
 async function writeLine(out: NodeJS.WritableStream, value: unknown): Promise<void> {
-  if (!out.write(`${JSON.stringify(value)}\n`)) await new Promise((r) => out.once('drain', r));
+  // A number past the safe range reads back as a BigInt, which JSON.stringify refuses: it is written
+  // as its exact digits in a string, so one bad item never stops an export.
+  const line = JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  if (!out.write(`${line}\n`)) await new Promise((r) => out.once('drain', r));
 }
 
 export const EXPORTS = ['users', 'recalls', 'messages', 'rewards', 'outbox'] as const;

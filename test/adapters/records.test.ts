@@ -358,10 +358,12 @@ const event = { eventId: 'ev-1', userId: 'u-1', type: 'login', at: '2026-11-24T0
 const RECEIVED = new Date('2026-11-24T02:00:00.000Z');
 
 describe('ActivityLog', () => {
-  it('claims an event once and keeps it 90 days from its arrival through the TTL attribute', async () => {
+  it('remembers an applied event once and keeps it 90 days from its arrival through the TTL attribute', async () => {
+    expect(await log.seen('ev-1')).toBe(false);
     // Back-dated by three days: the expiry still counts from when it arrived.
-    expect(await log.claim(event, new Date('2026-11-27T01:00:00.000Z'))).toBe(true);
-    expect(await log.claim({ ...event, at: '2026-11-25T01:00:00.000Z' }, RECEIVED)).toBe(false);
+    expect(await log.remember(event, new Date('2026-11-27T01:00:00.000Z'))).toBe(true);
+    expect(await log.remember({ ...event, at: '2026-11-25T01:00:00.000Z' }, RECEIVED)).toBe(false);
+    expect(await log.seen('ev-1')).toBe(true);
 
     const out = await dynamo.doc.send(new GetCommand({ TableName: log.tableName, Key: { eventId: 'ev-1' } }));
     expect(out.Item).toEqual({
@@ -371,24 +373,10 @@ describe('ActivityLog', () => {
     });
   });
 
-  it('lets a released event be claimed again', async () => {
-    const e = { ...event, eventId: 'ev-2' };
-    expect(await log.claim(e, RECEIVED)).toBe(true);
-
-    await log.release('ev-2');
-
-    expect(await log.claim(e, RECEIVED)).toBe(true);
-    expect(await log.claim(e, RECEIVED)).toBe(false);
-  });
-
-  it('gives exactly one of many concurrent claims the event', async () => {
+  it('gives exactly one of many concurrent attempts the first note', async () => {
     const e = { ...event, eventId: 'ev-race' };
-    const results = await Promise.all(Array.from({ length: 10 }, () => log.claim(e, RECEIVED)));
+    const results = await Promise.all(Array.from({ length: 10 }, () => log.remember(e, RECEIVED)));
     expect(results.filter(Boolean)).toHaveLength(1);
-  });
-
-  it('releasing an unknown event is harmless', async () => {
-    await expect(log.release('ev-never')).resolves.toBeUndefined();
   });
 });
 

@@ -70,3 +70,94 @@ describe('case 12: GET /users/{userId}/assessment before the first scan', () => 
     expect(reply.body.error).toBe('user_not_found');
   });
 });
+
+describe('case 4: times after the server clock', () => {
+  beforeAll(async () => {
+    await call('PUT', '/users/skew-1', profile({ lastLoginAt: daysBefore(AS_OF, 20) }));
+  });
+
+  it('refuses an event more than the policy skew ahead with a 400 naming the field', async () => {
+    const reply = await call('POST', '/events', {
+      events: [
+        { eventId: 'skew-ok', userId: 'skew-1', type: 'login', at: AS_OF.toISOString() },
+        { eventId: 'skew-far', userId: 'skew-1', type: 'login', at: '9999-12-31T00:00:00Z' },
+      ],
+    });
+    expect(reply.status).toBe(400);
+    expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'events.1.at' })]);
+    expect((await server.runtime.users.get('skew-1'))?.lastLoginAt).toBe(daysBefore(AS_OF, 20));
+  });
+
+  it('accepts a time a few minutes ahead (clock skew between servers)', async () => {
+    const soon = new Date(server.runtime.clock.nowMs() + 5 * 60_000).toISOString();
+    const reply = await call('POST', '/events', {
+      eventId: 'skew-soon',
+      userId: 'skew-1',
+      type: 'login',
+      at: soon,
+    });
+    expect(reply.status).toBe(200);
+  });
+
+  it('refuses a profile whose times lie in the future', async () => {
+    const reply = await call('PUT', '/users/skew-2', profile({ lastLoginAt: '9999-12-31T00:00:00.000Z' }));
+    expect(reply.status).toBe(400);
+    expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'lastLoginAt' })]);
+    expect(await server.runtime.users.get('skew-2')).toBeUndefined();
+  });
+});
+
+describe('case 8: a profile PUT after events', () => {
+  it('does not undo counters or a newer balance that events applied', async () => {
+    const snapshot = profile({
+      investCount: 3,
+      totalInvestedFen: 300_000,
+      maxInvestFen: 100_000,
+      balanceFen: 200_000,
+    });
+    expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(201);
+    const at = server.runtime.clock.nowIso();
+    const invest = {
+      eventId: 'snap-inv-1',
+      userId: 'snap-1',
+      type: 'investment',
+      at,
+      amountFen: 150_000,
+      productId: 'p',
+      bonusRate: false,
+    };
+    expect((await call('POST', '/events', invest)).body.results[0].status).toBe('applied');
+    const balance = { eventId: 'snap-bal-1', userId: 'snap-1', type: 'balance', at, balanceFen: 350_000 };
+    expect((await call('POST', '/events', balance)).body.results[0].status).toBe('applied');
+
+    // The backend's older snapshot arrives after the events.
+    expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(200);
+
+    const stored = await server.runtime.users.get('snap-1');
+    expect(stored).toMatchObject({
+      investCount: 4,
+      totalInvestedFen: 450_000,
+      maxInvestFen: 150_000,
+      balanceFen: 350_000,
+    });
+    expect((await call('POST', '/events', invest)).body.results[0].status).toBe('duplicate');
+  });
+
+  it('moves counters forward when the snapshot knows more', async () => {
+    await call(
+      'PUT',
+      '/users/snap-2',
+      profile({ investCount: 3, totalInvestedFen: 300_000, maxInvestFen: 100_000 }),
+    );
+    await call(
+      'PUT',
+      '/users/snap-2',
+      profile({ investCount: 5, totalInvestedFen: 500_000, maxInvestFen: 200_000 }),
+    );
+    expect(await server.runtime.users.get('snap-2')).toMatchObject({
+      investCount: 5,
+      totalInvestedFen: 500_000,
+      maxInvestFen: 200_000,
+    });
+  });
+});

@@ -61,7 +61,11 @@ describe('PUT /users/{userId}', () => {
     await rt().users.openRecall('put-1', 'r-kept');
 
     const { phone: _, ...withoutPhone } = profile({ balanceFen: 123 });
-    const update = await call('PUT', '/users/put-1', { ...withoutPhone, userId: 'put-1' });
+    const update = await call('PUT', '/users/put-1', {
+      ...withoutPhone,
+      userId: 'put-1',
+      balanceAt: AS_OF.toISOString(),
+    });
     expect(update.status).toBe(200);
     expect(update.body).toEqual({ userId: 'put-1', created: false });
     const after = (await stored('put-1'))!;
@@ -106,7 +110,8 @@ describe('PUT /users/{userId}', () => {
 });
 
 describe('POST /events', () => {
-  const at = (hours: number) => new Date(AS_OF.getTime() + hours * 3_600_000).toISOString();
+  // Hours counted from 20 h before the server's (simulated) now: no event lies in its future.
+  const at = (hours: number) => new Date(AS_OF.getTime() + (hours - 20) * 3_600_000).toISOString();
 
   beforeAll(async () => {
     await call(

@@ -46,6 +46,7 @@ const DOCUMENTED_DEFAULTS = {
   scan: { localTime: '09:00', timeZone: 'Asia/Shanghai' },
   reward: { rateBasisPoints: 100, capFen: 500_000, unlockInvestFen: 1_000_000, validDays: 30 },
   storedAssessment: { scoreTolerance: 5, refreshDays: 7 },
+  input: { futureSkewMinutes: 10, maxInvestFen: 10_000_000_000 },
   recall: {
     waitHours: { afterInApp: 48, afterPush: 72, afterSms: 168 },
     quietHours: { start: '21:00', end: '08:00' },
