@@ -37,8 +37,10 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
   if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
   if (parsed.value.activeRecallId) {
     const resumed = await resumeUnstarted(parsed.value.activeRecallId, deps);
-    if (resumed)
-      return { ...resumed, firstSendAt: firstSendAfter(resumed.startedAt, parsed.value.timeZone, deps) };
+    if (resumed) {
+      const { startedAt, ...started } = resumed;
+      return { ...started, firstSendAt: firstSendAfter(startedAt, parsed.value.timeZone, deps) };
+    }
     throw alreadyActive(parsed.value.activeRecallId);
   }
   const now = deps.now();
