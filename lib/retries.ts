@@ -17,6 +17,9 @@ export const TRANSIENT_LAMBDA_ERRORS = [
   'Lambda.TooManyRequestsException',
   'ProvisionedThroughputExceededException',
   'ThrottlingException',
+  // The SDK's own request timeout thrown out of a handler (seen in the fault suite): every step is
+  // idempotent, so another try is safe and keeps one slow store call from closing a recall as failed.
+  'TimeoutError',
 ];
 
 /**
