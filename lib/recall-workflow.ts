@@ -130,7 +130,8 @@ export class RecallWorkflow extends Construct {
       recalls: 'RW',
       messages: 'RW',
       inbox: 'RW',
-      rewards: 'NONE',
+      // A reward is issued when the message announcing it is sent.
+      rewards: 'RW',
     });
     this.checkFunction = fn('Check', 'recall-check', 'Checks whether the user came back', {
       users: 'RO',
@@ -144,7 +145,8 @@ export class RecallWorkflow extends Construct {
       recalls: 'RW',
       messages: 'RO',
       inbox: 'NONE',
-      rewards: 'NONE',
+      // A reward never announced is cancelled and returned to the day's budget.
+      rewards: 'RW',
     });
     this.grantDelivery(delivery);
 

@@ -43,7 +43,13 @@ const DOCUMENTED_DEFAULTS = {
     matureMinAgeDays: 180,
     matureMinInvestments: 10,
   },
-  reward: { rateBasisPoints: 100, capFen: 500_000, unlockInvestFen: 1_000_000, validDays: 30 },
+  reward: {
+    rateBasisPoints: 100,
+    capFen: 500_000,
+    unlockInvestFen: 1_000_000,
+    validDays: 30,
+    dailyBudgetFen: 100_000_000,
+  },
   storedAssessment: { scoreTolerance: 5, refreshDays: 7 },
   input: { futureSkewMinutes: 10, maxInvestFen: 10_000_000_000 },
   recall: {
