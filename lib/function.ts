@@ -7,6 +7,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { TAGS } from '../functions/adapters/environment.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -23,7 +24,7 @@ export interface WinbackFunctionProps {
 }
 
 /** Tag naming the handler file of a function. */
-export const HANDLER_TAG = 'winback:handler';
+export const HANDLER_TAG = TAGS.handler;
 
 export type AccessMode = 'RO' | 'RW' | 'NONE';
 

@@ -6,6 +6,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { TAGS } from '../functions/adapters/environment.ts';
 
 /**
  * Where operators hear from winback: alerts that need a human, the daily digest, and alarms
@@ -35,7 +36,7 @@ export class Operators extends Construct {
       enforceSSL: true,
       masterKey: key,
     });
-    Tags.of(this.topic).add('winback:topic', 'Operators');
+    Tags.of(this.topic).add(TAGS.topic, 'Operators');
   }
 
   /** Any failed execution of the workflow pages operators; a recall must never fail silently. */

@@ -21,6 +21,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
+import { WORKFLOW_TIMEOUT_DAYS } from '../functions/domain/recall.ts';
 import { WORKFLOW_TAG } from './daily-scan.ts';
 import { type AccessMode, WinbackFunction } from './function.ts';
 import { retryTransient } from './retries.ts';
@@ -281,7 +282,7 @@ export class RecallWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback recall: in-app → push → SMS, stopping when the user comes back',
       definitionBody: DefinitionBody.fromChainable(prepare),
-      timeout: Duration.days(60),
+      timeout: Duration.days(WORKFLOW_TIMEOUT_DAYS),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }),
@@ -335,7 +336,7 @@ export class RecallWorkflow extends Construct {
     }
     if (delivery.pushApplicationId) {
       send.addEnvironment(ENV.pushApplicationId, delivery.pushApplicationId);
-      send.addEnvironment('PUSH_CHANNEL_TYPE', delivery.pushChannelType ?? 'GCM');
+      send.addEnvironment(ENV.pushChannelType, delivery.pushChannelType ?? 'GCM');
       send.addToRolePolicy(
         new PolicyStatement({
           actions: ['mobiletargeting:SendMessages'],

@@ -137,7 +137,7 @@ export class Rewards {
   /** The recall ended without announcing it: cancelled, and its amount goes back to the day's budget. */
   async cancelPending(rewardId: string): Promise<void> {
     const reward = await this.get(rewardId);
-    if (!reward || reward.status !== 'pending') return;
+    if (reward?.status !== 'pending') return;
     if (!(await this.setStatus(rewardId, 'pending', 'cancelled')) || !reward.budgetDay) return;
     await this.doc.send(
       new UpdateCommand({
