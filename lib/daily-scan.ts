@@ -26,12 +26,12 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { ENV } from '../functions/adapters/environment.ts';
+import { ENV, TAGS } from '../functions/adapters/environment.ts';
 import { WinbackFunction } from './function.ts';
 import { workflowRole } from './iam.ts';
 import { RETRY_POLICY, retryTransient } from './retries.ts';
 
-export const WORKFLOW_TAG = 'winback:workflow';
+export const WORKFLOW_TAG = TAGS.workflow;
 
 export interface DailyScanProps {
   users: ITableV2;

@@ -8,6 +8,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { TAGS } from '../functions/adapters/environment.ts';
 import { WinbackRole } from './iam.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -25,7 +26,7 @@ export interface WinbackFunctionProps {
 }
 
 /** Tag naming the handler file of a function. */
-export const HANDLER_TAG = 'winback:handler';
+export const HANDLER_TAG = TAGS.handler;
 
 /**
  * `RW` reads and writes single items (PutItem, UpdateItem): what every step needs. `RWD` also

@@ -7,6 +7,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { TAGS } from '../functions/adapters/environment.ts';
 
 /**
  * Where operators hear from winback: alerts that need a human, the daily digest, and alarms
@@ -36,7 +37,7 @@ export class Operators extends Construct {
       enforceSSL: true,
       masterKey: key,
     });
-    Tags.of(this.topic).add('winback:topic', 'Operators');
+    Tags.of(this.topic).add(TAGS.topic, 'Operators');
   }
 
   /**

@@ -21,6 +21,7 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
+import { WORKFLOW_TIMEOUT_DAYS } from '../functions/domain/recall.ts';
 import { WORKFLOW_TAG } from './daily-scan.ts';
 import { type AccessMode, WinbackFunction } from './function.ts';
 import { workflowRole } from './iam.ts';
@@ -141,7 +142,8 @@ export class RecallWorkflow extends Construct {
       recalls: 'RW',
       messages: 'RW',
       inbox: 'RW',
-      rewards: 'NONE',
+      // A reward is issued when the message announcing it is sent.
+      rewards: 'RW',
       sendSlots: 'RW',
     });
     this.checkFunction = fn('Check', 'recall-check', 'Checks whether the user came back', {
@@ -157,7 +159,8 @@ export class RecallWorkflow extends Construct {
       recalls: 'RW',
       messages: 'RO',
       inbox: 'NONE',
-      rewards: 'NONE',
+      // A reward never announced is cancelled and returned to the day's budget.
+      rewards: 'RW',
       sendSlots: 'NONE',
     });
     this.grantDelivery(delivery);
@@ -299,7 +302,7 @@ export class RecallWorkflow extends Construct {
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback recall: in-app → push → SMS, stopping when the user comes back',
       definitionBody: DefinitionBody.fromChainable(prepare),
-      timeout: Duration.days(60),
+      timeout: Duration.days(WORKFLOW_TIMEOUT_DAYS),
       tracingEnabled: true,
       logs: {
         destination: new LogGroup(this, 'Logs', { retention: RetentionDays.ONE_MONTH }),
@@ -351,7 +354,7 @@ export class RecallWorkflow extends Construct {
     }
     if (delivery.pushApplicationId) {
       send.addEnvironment(ENV.pushApplicationId, delivery.pushApplicationId);
-      send.addEnvironment('PUSH_CHANNEL_TYPE', delivery.pushChannelType ?? 'GCM');
+      send.addEnvironment(ENV.pushChannelType, delivery.pushChannelType ?? 'GCM');
       send.addToRolePolicy(
         new PolicyStatement({
           actions: ['mobiletargeting:SendMessages'],

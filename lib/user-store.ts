@@ -1,9 +1,10 @@
 import { RemovalPolicy, Tags } from 'aws-cdk-lib';
 import { AttributeType, Billing, type ITableV2, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { TAGS } from '../functions/adapters/environment.ts';
 
 /** Tag read by the embedded runtime to name its local copy of each table. */
-export const TABLE_TAG = 'winback:table';
+export const TABLE_TAG = TAGS.table;
 
 interface TableSpec {
   partitionKey: string;

@@ -9,6 +9,7 @@ import {
   type Projection,
 } from '@aws-sdk/client-dynamodb';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
+import { TAGS } from '../functions/adapters/environment.ts';
 
 /** A plain Amazon States Language definition (JSONPath), as aws-local-stepfunctions runs it. */
 export type AslDefinition = StateMachineDefinition;
@@ -42,8 +43,8 @@ export interface ResolveOptions {
   tablePrefix?: string;
 }
 
-export const TABLE_TAG = 'winback:table';
-export const WORKFLOW_TAG = 'winback:workflow';
+export const TABLE_TAG = TAGS.table;
+export const WORKFLOW_TAG = TAGS.workflow;
 export const PLACEHOLDER_REGION = 'us-east-1';
 export const PLACEHOLDER_ACCOUNT = '123456789012';
 

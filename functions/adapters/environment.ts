@@ -26,6 +26,17 @@ export function policyFromEnv(env: Environment): Policy {
   return parsePolicy(parsed, 'WINBACK_POLICY');
 }
 
+/**
+ * The `winback:*` tags the stack puts on its resources. The embedded runtime finds tables, state
+ * machines and handlers in the synthesized template by these, so both sides import them from here.
+ */
+export const TAGS = {
+  table: 'winback:table',
+  workflow: 'winback:workflow',
+  handler: 'winback:handler',
+  topic: 'winback:topic',
+} as const;
+
 /** Environment variable names the stack sets and the handlers read; one list so neither side drifts. */
 export const ENV = {
   usersTable: 'USERS_TABLE',
@@ -43,6 +54,7 @@ export const ENV = {
   smsSenderId: 'SMS_SENDER_ID',
   smsOriginationIdentity: 'SMS_ORIGINATION_IDENTITY',
   smsConfigurationSet: 'SMS_CONFIGURATION_SET',
+  pushChannelType: 'PUSH_CHANNEL_TYPE',
   policy: 'WINBACK_POLICY',
   /** The history bucket; the scan writes `snapshots/`, the API `feedback/`. */
   lakeBucket: 'LAKE_BUCKET',

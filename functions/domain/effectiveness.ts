@@ -84,7 +84,8 @@ export interface MessageFacts {
 /** A reward (RewardRecord in adapters/rewards.ts). */
 export interface RewardFacts {
   amountFen: number;
-  status: 'open' | 'unlocked';
+  /** Only an `open` or `unlocked` reward was offered to the user; the others never reached them. */
+  status: 'pending' | 'open' | 'unlocked' | 'cancelled' | 'refused';
 }
 
 export interface OutcomeRowInput {
@@ -131,7 +132,8 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
     pushCount: countOf('push'),
     inAppCount: countOf('in_app'),
     smsDayNumber: smsAt ? dayNumberOf(dayIn(smsAt, timeZone)) : null,
-    rewardFen: input.reward?.amountFen ?? 0,
+    rewardFen:
+      input.reward?.status === 'open' || input.reward?.status === 'unlocked' ? input.reward.amountFen : 0,
     rewardUnlocked: input.reward?.status === 'unlocked',
     reinvestedFen: input.reinvestedFen ?? 0,
     relapsedWithin30Days: input.relapsedWithin30Days ?? null,

@@ -123,6 +123,8 @@ export const PolicySchema = z.strictObject({
       capFen: fen.default(500_000),
       unlockInvestFen: fen.default(1_000_000),
       validDays: z.number().int().positive().default(30),
+      /** Rewards issued per UTC day, in fen: ¥1,000,000. A reward past it is refused and counted. */
+      dailyBudgetFen: fen.default(100_000_000),
     })
     .prefault({}),
   /**

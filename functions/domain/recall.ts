@@ -16,6 +16,9 @@ export type RecallTrigger = (typeof RECALL_TRIGGERS)[number];
 export const RECALL_OUTCOMES = ['returned', 'not_returned', 'skipped', 'failed'] as const;
 export type RecallOutcome = (typeof RECALL_OUTCOMES)[number];
 
+/** No recall execution runs longer: the state machine's timeout (lib/recall-workflow.ts imports it). */
+export const WORKFLOW_TIMEOUT_DAYS = 60;
+
 /**
  * What a recall execution carries: ids and codes only. Step Functions keeps input and history
  * in the console, so no phone number, name or token ever goes here.

@@ -48,7 +48,7 @@ export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): 
           push: new PinpointPushSender(
             pinpointClient(),
             pushApp,
-            (env.PUSH_CHANNEL_TYPE as ChannelType) || 'GCM',
+            (env[ENV.pushChannelType] as ChannelType) || 'GCM',
           ),
         }
       : {}),

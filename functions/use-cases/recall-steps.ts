@@ -69,6 +69,44 @@ export class InvalidUserRecordError extends Error {
 }
 
 /**
+ * The plan's conditional reward, held as `pending` until its message is sent: one live reward per
+ * user at a time, and never past the day's budget (a refusal is counted on the budget and logged).
+ */
+async function planReward(
+  start: RecallStart,
+  userId: string,
+  routed: RecallRoutePlan,
+  deps: RecallStepDeps,
+  now: Date,
+): Promise<string | undefined> {
+  const offer = routed.strategies.find((x) => x.kind === 'conditional_reward');
+  if (offer?.kind !== 'conditional_reward') return undefined;
+  const nowIso = now.toISOString();
+  const rewardId = rewardIdFor(start.recallId);
+  const live = (await deps.rewards.liveFor(userId, nowIso)).filter((r) => r.rewardId !== rewardId);
+  if (live.length > 0) return undefined;
+  const reward = await deps.rewards.issueOnce({
+    rewardId,
+    recallId: start.recallId,
+    userId,
+    amountFen: offer.amountFen,
+    unlockInvestFen: offer.unlockInvestFen,
+    issuedAt: nowIso,
+    expiresAt: addDays(now, deps.policy.reward.validDays),
+    status: 'pending',
+  });
+  if (reward.status === 'refused' || reward.status === 'cancelled') return undefined;
+  if (reward.status === 'pending' && !reward.budgetDay) {
+    const day = nowIso.slice(0, 10);
+    if (!(await deps.rewards.reserveBudget(reward, day, deps.policy.reward.dailyBudgetFen))) {
+      deps.logger.warn('reward refused: daily budget spent', { recallId: start.recallId, userId, day });
+      return undefined;
+    }
+  }
+  return rewardId;
+}
+
+/**
  * Prepare: load the user → re-assess now → draw the holdout → choose route, channels and content →
  * issue the conditional reward once → note the plan on the episode.
  */
@@ -108,27 +146,20 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
           user,
         );
 
+  const rewardId =
+    routed.route === 'skip' ? undefined : await planReward(start, user.userId, routed, deps, now);
+  if (!rewardId && routed.strategies.some((x) => x.kind === 'conditional_reward')) {
+    // Not offered this time (another reward is live, or the day's budget is spent): no message may promise it.
+    const rest = routed.strategies.filter((x) => x.kind !== 'conditional_reward');
+    routed.strategies = rest.length > 0 ? rest : [{ kind: 'reminder' }];
+  }
+  // A segment recall's own text (validated like the content file) leads the plan.
   const lead = routed.strategies[0];
-  if (start.message && routed.route !== 'skip')
+  if (start.message && routed.route !== 'skip') {
     routed.strategies = [
       { ...(lead ?? { kind: 'reminder' }), message: start.message },
       ...routed.strategies.slice(1),
     ];
-
-  let rewardId: string | undefined;
-  const reward = routed.strategies.find((s) => s.kind === 'conditional_reward');
-  if (routed.route !== 'skip' && reward?.kind === 'conditional_reward') {
-    const issued = await deps.rewards.issueOnce({
-      rewardId: rewardIdFor(start.recallId),
-      recallId: start.recallId,
-      userId: user.userId,
-      amountFen: reward.amountFen,
-      unlockInvestFen: reward.unlockInvestFen,
-      issuedAt: nowIso,
-      expiresAt: addDays(now, deps.policy.reward.validDays),
-      status: 'open',
-    });
-    rewardId = issued.rewardId;
   }
   const prepared: PreparedRecall = {
     ...routed,
@@ -375,6 +406,12 @@ async function deliver(step: ClearedStep, deps: RecallStepDeps): Promise<Deliver
   }
 }
 
+/** A message that leads with the conditional reward issues it: from now on an investment may unlock it. */
+async function announceReward(input: SendStepInput, at: string, deps: RecallStepDeps): Promise<void> {
+  if (input.plan.strategies[0]?.kind !== 'conditional_reward') return;
+  await deps.rewards.announce(rewardIdFor(input.recallId), at);
+}
+
 /** Record: the ledger and the episode learn the outcome; a refusal worth retrying goes back to the workflow. */
 async function recordDelivery(
   step: ClearedStep,
@@ -402,6 +439,8 @@ async function recordDelivery(
     }
     case 'in_doubt': {
       countUnknown(deps, input, delivery.reason);
+      // It may have been read: a reward it may have announced is honoured.
+      await announceReward(input, at, deps);
       try {
         await deps.ledger.markUnknown(recallId, channel, at, delivery.reason);
         await deps.recalls.appendStep(recallId, {
@@ -441,6 +480,7 @@ async function recordDelivery(
       providerMessageId: delivery.providerMessageId,
     });
     await deps.recalls.appendStep(recallId, { step: channel, result: 'sent', at });
+    await announceReward(input, at, deps);
   } catch (error) {
     deps.logger.error('message sent but not recorded; it will not be sent again', {
       recallId,
@@ -521,6 +561,8 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
     winningStep = sent.filter((m) => m.sentAt! <= returnedAt!).at(-1)?.channel;
   } else outcome = sent.length === 0 ? 'skipped' : 'not_returned';
 
+  // A reward whose message never went out is not issued; its amount returns to the day's budget.
+  if (input.plan?.rewardId) await deps.rewards.cancelPending(input.plan.rewardId);
   const firstClose = await deps.recalls.close(input.recallId, {
     outcome,
     closedAt,

@@ -85,7 +85,8 @@ export async function scanSegment(
 ): Promise<ScanSegmentResult> {
   const asOf = new Date(input.asOf);
   const asOfMs = asOf.getTime();
-  const totals = input.totals ?? emptyTotals();
+  // Totals handed over by an older version lack newer counters (failed): defaults fill them in.
+  const totals: ScanTotals = { ...emptyTotals(), ...input.totals };
   const invalidRecords: InvalidRecord[] = [...(input.invalidRecords ?? [])];
   const reserve = deps.reserveMs ?? 30_000;
   let cursor = input.cursor;

@@ -11,13 +11,10 @@ import {
   recallEligibility,
   recallIdFor,
   type RecallTrigger as Trigger,
+  WORKFLOW_TIMEOUT_DAYS,
 } from '../domain/recall.ts';
-import { addDays, MS_PER_DAY, toMillis } from '../domain/time.ts';
-
-/** The recall state machine's own timeout (lib/recall-workflow.ts): no execution runs longer. */
-export const WORKFLOW_TIMEOUT_DAYS = 60;
-
 import type { MessageTexts } from '../domain/templates.ts';
+import { addDays, MS_PER_DAY, toMillis } from '../domain/time.ts';
 import type { RiskLevel, UserRecord } from '../domain/user.ts';
 import type { RecallTrigger } from './scan-segment.ts';
 

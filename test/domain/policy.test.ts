@@ -44,7 +44,13 @@ const DOCUMENTED_DEFAULTS = {
     matureMinInvestments: 10,
   },
   scan: { localTime: '09:00', timeZone: 'Asia/Shanghai' },
-  reward: { rateBasisPoints: 100, capFen: 500_000, unlockInvestFen: 1_000_000, validDays: 30 },
+  reward: {
+    rateBasisPoints: 100,
+    capFen: 500_000,
+    unlockInvestFen: 1_000_000,
+    validDays: 30,
+    dailyBudgetFen: 100_000_000,
+  },
   storedAssessment: { scoreTolerance: 5, refreshDays: 7 },
   input: { futureSkewMinutes: 10, maxInvestFen: 10_000_000_000 },
   recall: {

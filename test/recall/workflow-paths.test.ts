@@ -656,7 +656,9 @@ describe('recall paths under the default escalation', () => {
         unlockInvestFen: 1_000_000,
         issuedAt: t0,
         expiresAt: addHours(t0, 30 * 24),
+        // Issued when the in-app message announcing it was sent, against that day's budget.
         status: 'open',
+        budgetDay: t0.slice(0, 10),
       },
     ]);
     expect(await rewardsOf(rt, 'p-bigwhale')).toMatchObject([
