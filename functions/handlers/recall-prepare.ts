@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createLogger } from '../adapters/logger.ts';
 import { ESCALATION } from '../domain/assessment.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
+import { MessageTextsSchema } from '../domain/templates.ts';
 import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
 import { recallStepDepsFromEnv } from './wiring.ts';
@@ -15,6 +16,7 @@ export const RecallStartSchema = z.object({
   startedAt: z.iso.datetime({ offset: true }),
   startAt: z.enum(ESCALATION as ['in_app', 'push', 'sms']).optional(),
   strategy: z.string().optional(),
+  message: MessageTextsSchema.optional(),
 });
 
 export class InvalidRecallInputError extends Error {
