@@ -18,7 +18,8 @@ import { useTempDir } from '../support/temp-dir.ts';
  * API_START) with `$API`, `$AUTH` and `$JSON` set; each `json response NNN` block after one is the
  * response its curl call must give: status and body, with generated ids masked. Ids from answers
  * (`recallId`, `jobId`, `nextToken`) are exported as `$RECALL_ID`, `$JOB_ID`, `$NEXT_TOKEN` for the
- * blocks after. `UPDATE_DOCS=1 npx vitest run test/docs` rewrites the response blocks from the run.
+ * blocks after. `UPDATE_DOCS=1 npx vitest run test/docs` rewrites the response blocks from the run
+ * (then `npx biome format --write docs` lays them out as the linter wants).
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
