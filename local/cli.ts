@@ -210,6 +210,9 @@ async function readableFile(path: string, flag: string): Promise<string> {
   return path;
 }
 
+/** The runtime (CDK, the SDK) loads only once the command line and the data dir are known to be good. */
+const loadStoreCommands = () => Promise.all([import('./commands/store.ts'), import('./runtime.ts')]);
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === 'help' || command === '--help' || command === '-h') {
@@ -233,8 +236,10 @@ export async function main(argv: string[]): Promise<number> {
         segments: values.segments ? wholeNumber(values.segments, 'segments', 8, 1, 1000) : undefined,
         out: process.stdout,
       };
-      const { runDemo } = await import('./commands/demo.ts');
-      await withStore(dataDir, 'create', 'demo', (dir) => runDemo({ ...options, dataDir: dir }));
+      await withStore(dataDir, 'create', 'demo', async (dir) => {
+        const { runDemo } = await import('./commands/demo.ts');
+        await runDemo({ ...options, dataDir: dir });
+      });
       return 0;
     }
     case 'assess': {
@@ -256,11 +261,8 @@ export async function main(argv: string[]): Promise<number> {
       const file = positionals[0] ?? values.input;
       if (!file) throw new UsageError('import needs a file: winback import users.jsonl --data-dir DIR');
       await readableFile(file, 'import');
-      const [{ runImport }, { Runtime }] = await Promise.all([
-        import('./commands/store.ts'),
-        import('./runtime.ts'),
-      ]);
       return withStore(needDataDir(dataDir, 'import'), 'create', 'import', async (dir) => {
+        const [{ runImport }, { Runtime }] = await loadStoreCommands();
         const rt = await Runtime.start({ start: new Date(), dataDir: dir });
         try {
           const { imported, bad } = await runImport(rt, file, process.stderr);
@@ -273,13 +275,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'export': {
       const kind = positionals[0] as ExportKind | undefined;
-      const [{ EXPORTS, runExport }, { Runtime }] = await Promise.all([
-        import('./commands/store.ts'),
-        import('./runtime.ts'),
-      ]);
+      const { EXPORTS } = await import('./commands/store.ts');
       if (!kind || !EXPORTS.includes(kind))
         throw new UsageError(`export needs one of: ${EXPORTS.join(', ')}`);
       return withStore(needDataDir(dataDir, 'export'), 'existing', 'export', async (dir) => {
+        const [{ runExport }, { Runtime }] = await loadStoreCommands();
         const rt = await Runtime.start({ start: new Date(), dataDir: dir });
         try {
           const n = await runExport(rt, kind, process.stdout);
@@ -293,11 +293,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'recall': {
       const userId = positionals[0];
       if (!userId) throw new UsageError('recall needs a user id: winback recall USER_ID --data-dir DIR');
-      const [{ runRecallHistory }, { Runtime }] = await Promise.all([
-        import('./commands/store.ts'),
-        import('./runtime.ts'),
-      ]);
       return withStore(needDataDir(dataDir, 'recall'), 'existing', 'recall', async (dir) => {
+        const [{ runRecallHistory }, { Runtime }] = await loadStoreCommands();
         const rt = await Runtime.start({ start: new Date(), dataDir: dir });
         try {
           return await runRecallHistory(rt, userId, process.stdout);
@@ -313,8 +310,10 @@ export async function main(argv: string[]): Promise<number> {
         insecureLocal: values['insecure-local'] ?? false,
         token: process.env.WINBACK_API_TOKEN,
       };
-      const { runServe } = await import('./commands/serve.ts');
-      return withStore(dataDir, 'create', 'serve', (dir) => runServe({ ...options, dataDir: dir }));
+      return withStore(dataDir, 'create', 'serve', async (dir) => {
+        const { runServe } = await import('./commands/serve.ts');
+        return runServe({ ...options, dataDir: dir });
+      });
     }
     case 'content': {
       const { runContentCheck } = await import('./commands/content.ts');

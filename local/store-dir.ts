@@ -75,7 +75,9 @@ export function openStoreDir(dir: string, mode: StoreMode, command: string, now 
     const entries = readdirSync(path);
     if (entries.length > 0) {
       throw new StoreDirError(
-        `--data-dir ${dir} is not a winback store (no ${STORE_MARKER}) and not empty; give a new or empty folder`,
+        mode === 'create'
+          ? `--data-dir ${dir} is not a winback store (no ${STORE_MARKER}) and not empty; give a new or empty folder`
+          : `--data-dir ${dir} is not a winback store (no ${STORE_MARKER}); give the folder demo, import or serve wrote`,
       );
     }
     if (mode === 'existing') {

@@ -259,7 +259,6 @@ export function checkContent(content: Content, policy: Policy): ContentProblem[]
 /** A segment recall's own message: known variables only (`{brandName}`) and one SMS segment per locale. */
 export function checkMessageTexts(texts: MessageTexts, content: Content = DEFAULT_CONTENT): ContentProblem[] {
   const problems = unknownVariables('message', texts, []);
-  if (problems.length > 0) return problems;
   for (const locale of LOCALES) {
     const { body } = renderCustomMessage(texts, 'sms', locale, content);
     const segments = smsSegments(body);

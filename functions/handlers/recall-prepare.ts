@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ESCALATION } from '../domain/assessment.ts';
 import { recallStartMetrics } from '../domain/metrics.ts';
 import { RECALL_TRIGGERS, type RecallStart } from '../domain/recall.ts';
+import { MessageTextsSchema } from '../domain/templates.ts';
 import { describeIssues, formatIssues, RISK_LEVELS } from '../domain/user.ts';
 import { type PacingDeps, pacePrepared } from '../use-cases/pace-send.ts';
 import { type PreparedRecall, prepareRecall, type RecallStepDeps } from '../use-cases/recall-steps.ts';
@@ -16,6 +17,7 @@ export const RecallStartSchema = z.object({
   startedAt: z.iso.datetime({ offset: true }),
   startAt: z.enum(ESCALATION as ['in_app', 'push', 'sms']).optional(),
   strategy: z.string().optional(),
+  message: MessageTextsSchema.optional(),
 });
 
 export class InvalidRecallInputError extends Error {

@@ -13,7 +13,7 @@ export interface Run {
   stderr: string;
 }
 
-export function winback(args: readonly string[], timeoutMs = 60_000): Promise<Run> {
+export function winback(args: readonly string[], timeoutMs = 300_000): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/winback.js', ...args], {
       cwd: ROOT,
