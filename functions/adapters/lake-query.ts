@@ -90,20 +90,27 @@ function hasParts(tableDir: string): boolean {
   );
 }
 
-/** `CREATE VIEW` for one lake table; with no files yet, an empty view of the same columns. */
-export function lakeViewSql(rootDir: string, table: 'snapshots' | 'feedback'): string {
+/**
+ * `CREATE VIEW` for one lake table (or `CREATE TABLE`, which reads the files once); with no files
+ * yet, an empty relation of the same columns.
+ */
+export function lakeViewSql(
+  rootDir: string,
+  table: 'snapshots' | 'feedback',
+  kind: 'VIEW' | 'TABLE' = 'VIEW',
+): string {
   const columns = table === 'snapshots' ? SNAPSHOT_COLUMNS : FEEDBACK_COLUMNS;
   const dir = join(rootDir, table);
   if (!hasParts(dir)) {
     const typed = Object.entries(columns)
       .map(([name, type]) => `CAST(NULL AS ${type}) AS "${name}"`)
       .join(', ');
-    return `CREATE VIEW ${table} AS SELECT ${typed} WHERE false`;
+    return `CREATE ${kind} ${table} AS SELECT ${typed} WHERE false`;
   }
   const struct = Object.entries(columns)
     .map(([name, type]) => `"${name}": ${sqlString(type)}`)
     .join(', ');
-  return `CREATE VIEW ${table} AS SELECT * FROM read_json(${sqlString(`${dir}/*/*.jsonl.gz`)}, columns = {${struct}}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = false)`;
+  return `CREATE ${kind} ${table} AS SELECT * FROM read_json(${sqlString(`${dir}/*/*.jsonl.gz`)}, columns = {${struct}}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = false)`;
 }
 
 const BIG_NUMBERS = new Set<DuckDBTypeId>([
@@ -113,6 +120,15 @@ const BIG_NUMBERS = new Set<DuckDBTypeId>([
   DuckDBTypeId.UHUGEINT,
   DuckDBTypeId.DECIMAL,
 ]);
+
+export interface DuckDbRunnerOptions {
+  /**
+   * Read the lake into in-memory tables once instead of views that re-read the files on every
+   * query. The report runs ten queries, and parsing gzip JSON dominates each of them, so the
+   * report materializes; a single ad-hoc query does not need to.
+   */
+  materialize?: boolean;
+}
 
 /**
  * The report queries on DuckDB over `<rootDir>/snapshots/day=…/*.jsonl.gz` and `<rootDir>/feedback/…`.
@@ -125,15 +141,19 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
   /** One connection runs one statement at a time: callers may `Promise.all`, the runner queues. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(readonly rootDir: string) {}
+  constructor(
+    readonly rootDir: string,
+    private readonly options: DuckDbRunnerOptions = {},
+  ) {}
 
   private async connect(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
     this.instance = await DuckDBInstance.create(':memory:');
     const connection = await this.instance.connect();
     this.connection = connection;
-    await connection.run(lakeViewSql(this.rootDir, 'snapshots'));
-    await connection.run(lakeViewSql(this.rootDir, 'feedback'));
+    const kind = this.options.materialize ? 'TABLE' : 'VIEW';
+    await connection.run(lakeViewSql(this.rootDir, 'snapshots', kind));
+    await connection.run(lakeViewSql(this.rootDir, 'feedback', kind));
     return connection;
   }
 
