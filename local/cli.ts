@@ -31,6 +31,14 @@ Commands
                             Print the user's recall history (or one recall) step by step with timestamps.
   serve [--port 8080] [--data-dir DIR] [--day-seconds S] [--insecure-local]
                             Serve the HTTP API on 127.0.0.1 (needs WINBACK_API_TOKEN).
+  report --data-dir DIR --out FILE
+                            Write the insight report from the lake (DuckDB over DIR/lake): churn
+                            structure, portrait, warning backtest, feedback. FILE .html or .json.
+      --from YYYY-MM-DD     first scan day (default: first day in the lake)
+      --to YYYY-MM-DD       last scan day (default: last day in the lake)
+      --horizon D           backtest horizon in days (default 30)
+      --locale zh-CN|en     labels of the HTML report (default zh-CN)
+      --policy FILE         policy overrides (thresholds the portrait and charts mark)
   help                      This text.
 `;
 
@@ -75,6 +83,11 @@ export async function main(argv: string[]): Promise<number> {
       port: { type: 'string' },
       'day-seconds': { type: 'string' },
       'insecure-local': { type: 'boolean' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      horizon: { type: 'string' },
+      locale: { type: 'string' },
+      out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -155,6 +168,20 @@ export async function main(argv: string[]): Promise<number> {
         daySeconds: values['day-seconds'] ? Number(values['day-seconds']) : undefined,
         insecureLocal: values['insecure-local'] ?? false,
         token: process.env.WINBACK_API_TOKEN,
+      });
+    }
+    case 'report': {
+      const { runReportCommand } = await import('./commands/report.ts');
+      return runReportCommand({
+        dataDir: needDataDir(dataDir, 'report'),
+        out: values.out,
+        from: values.from,
+        to: values.to,
+        horizon: values.horizon,
+        locale: values.locale,
+        policy: values.policy ? await loadPolicyFile(values.policy) : undefined,
+        stdout: process.stdout,
+        usage: (message) => new UsageError(message),
       });
     }
     default:
