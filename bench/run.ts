@@ -11,6 +11,7 @@ import { generateUsers } from '../local/seed.ts';
 import { synthTemplate } from '../local/synth.ts';
 import { ensureTables, tablesFromTemplate } from '../local/template.ts';
 import { recallBench } from './recall-paths.ts';
+import { reportBench } from './report.ts';
 
 /**
  * `npm run bench`: the figures the issues name, printed and written to bench/results.json.
@@ -157,6 +158,9 @@ async function main(): Promise<void> {
       );
     }
 
+    // The report over a 100,000 × 180 lake (REPORT_USERS / REPORT_DAYS to change it).
+    const report = await reportBench();
+
     const results = {
       generatedAt: new Date().toISOString(),
       users: USERS,
@@ -171,6 +175,7 @@ async function main(): Promise<void> {
       firstScanOverRawScanRatio: Number((cold.ms / firstRaw.ms).toFixed(3)),
       recallPaths: recall.paths,
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
+      ...report,
     };
     mkdirSync('bench', { recursive: true });
     writeFileSync('bench/results.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AthenaClient,
@@ -128,18 +129,25 @@ export interface DuckDbRunnerOptions {
    * report materializes; a single ad-hoc query does not need to.
    */
   materialize?: boolean;
+  /**
+   * DuckDB's memory limit. The materialized copy lives in a temporary database file (compressed,
+   * about 25 bytes a row against about 270 in memory), so 18 million user-days fit in this.
+   */
+  memoryLimit?: string;
 }
 
 /**
  * The report queries on DuckDB over `<rootDir>/snapshots/day=…/*.jsonl.gz` and `<rootDir>/feedback/…`.
- * Opens an in-memory database on first use; `close()` closes the connection and the instance
- * (an open instance keeps the process alive).
+ * Opens a database on first use (in memory for views, a temporary file when materializing);
+ * `close()` closes the connection and the instance (an open instance keeps the process alive)
+ * and removes the temporary file.
  */
 export class DuckDbLakeRunner implements LakeQueryRunner {
   private instance: DuckDBInstance | undefined;
   private connection: DuckDBConnection | undefined;
   /** One connection runs one statement at a time: callers may `Promise.all`, the runner queues. */
   private queue: Promise<unknown> = Promise.resolve();
+  private scratch: string | undefined;
 
   constructor(
     readonly rootDir: string,
@@ -148,7 +156,15 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
 
   private async connect(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
-    this.instance = await DuckDBInstance.create(':memory:');
+    if (this.options.materialize) {
+      this.scratch = mkdtempSync(join(tmpdir(), 'winback-lake-query-'));
+      this.instance = await DuckDBInstance.create(join(this.scratch, 'lake.duckdb'), {
+        memory_limit: this.options.memoryLimit ?? '1GB',
+        temp_directory: this.scratch,
+      });
+    } else {
+      this.instance = await DuckDBInstance.create(':memory:');
+    }
     const connection = await this.instance.connect();
     this.connection = connection;
     const kind = this.options.materialize ? 'TABLE' : 'VIEW';
@@ -185,6 +201,8 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
     this.instance?.closeSync();
     this.connection = undefined;
     this.instance = undefined;
+    if (this.scratch) rmSync(this.scratch, { recursive: true, force: true });
+    this.scratch = undefined;
   }
 }
 

@@ -425,3 +425,24 @@ describe('an empty lake', () => {
     expect(r.feedback.answers).toBe(0);
   });
 });
+
+describe('the materialized lake (what winback report uses)', () => {
+  it('gives the same report as the views over the files', async () => {
+    const root = lake({
+      snapshots: ['2026-06-01', '2026-06-02', '2026-06-03'].flatMap((d, i) => [
+        snapshot(d, 'x', { status: i < 2 ? 'at_risk' : 'churned', score: 55, daysSinceLogin: 10 + i }),
+        snapshot(d, 'y', { channel: 'invite', reasonCodes: ['few_investments'] }),
+      ]),
+      feedback: [feedbackRow('2026-06-02T03:00:00.000Z', 'x', 'economic', ['low_yield'])],
+    });
+    const views = await report(root, { horizonDays: 1 });
+    const runner = new DuckDbLakeRunner(root, { materialize: true });
+    try {
+      const tables = await reportFromLake(runner, queries, { horizonDays: 1, policy });
+      expect(tables).toEqual(views);
+      expect(tables.backtest.overall).toMatchObject({ userDays: 4, truePositives: 1, flagged: 2 });
+    } finally {
+      await runner.close();
+    }
+  });
+});
