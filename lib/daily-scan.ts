@@ -1,6 +1,8 @@
 import { Duration, Stack, Tags, TimeZone } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   ContextAttribute,
   Schedule,
@@ -26,10 +28,26 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
+import { REPORT_ENV } from '../functions/adapters/report-store.ts';
 import { WinbackFunction } from './function.ts';
 import { retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = 'winback:workflow';
+
+/** What the report step needs of the lake; lib/lake.ts provides it (bucket, Athena workgroup, Glue database). */
+export interface LakeForReports {
+  bucket: IBucket;
+  workgroupName: string;
+  databaseName: string;
+}
+
+export interface DailyReportProps {
+  lake: LakeForReports;
+  /** Labels of the HTML report (default zh-CN). */
+  locale?: 'zh-CN' | 'en';
+  /** Backtest horizon in days (default 30). */
+  horizonDays?: number;
+}
 
 export interface DailyScanProps {
   users: ITableV2;
@@ -41,6 +59,8 @@ export interface DailyScanProps {
   schedule: { hour: number; minute: number; timeZone: string };
   /** Extra environment the scan function needs (the recall workflow adds its ARN here). */
   environment?: Record<string, string>;
+  /** When given, the run ends by writing the day's report from the lake (Athena). */
+  report?: DailyReportProps;
 }
 
 /**
@@ -51,6 +71,7 @@ export class DailyScan extends Construct {
   readonly stateMachine: StateMachine;
   readonly scanFunction: WinbackFunction;
   readonly summaryFunction: WinbackFunction;
+  readonly reportFunction: WinbackFunction | undefined;
 
   constructor(scope: Construct, id: string, props: DailyScanProps) {
     super(scope, id);
@@ -135,6 +156,28 @@ export class DailyScan extends Construct {
       )
       .afterwards();
     split.next(everySegment).next(summarize);
+    if (props.report) {
+      this.reportFunction = this.reportStep(props.report, props);
+      const writeReport = retryTransient(
+        new LambdaInvoke(this, 'Write the daily report', {
+          lambdaFunction: this.reportFunction,
+          payload: TaskInput.fromObject({ 'asOf.$': '$.asOf' }),
+          resultSelector: {
+            'day.$': '$.Payload.day',
+            'html.$': '$.Payload.html',
+            'json.$': '$.Payload.json',
+          },
+          resultPath: '$.report',
+          retryOnServiceExceptions: false,
+        }),
+        2,
+      );
+      // The digest has gone out; a failed report fails the run so the alarm fires.
+      writeReport.addCatch(new Fail(this, 'Report failed', { error: 'ReportFailed' }), {
+        resultPath: '$.error',
+      });
+      summarize.next(writeReport);
+    }
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineName: `${Stack.of(this).stackName}-DailyScan`,
@@ -151,6 +194,70 @@ export class DailyScan extends Construct {
     });
     Tags.of(this.stateMachine).add(WORKFLOW_TAG, 'DailyScan');
 
+    this.scheduleRun(props);
+  }
+
+  /** The report function: Athena over the lake, the report written back to the lake bucket. */
+  private reportStep(report: DailyReportProps, props: DailyScanProps): WinbackFunction {
+    const { lake } = report;
+    const fn = new WinbackFunction(this, 'Report', {
+      handler: 'report',
+      description: 'Runs the report queries on Athena and writes the daily report to the lake bucket',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environment: {
+        [ENV.policy]: props.policyJson,
+        [REPORT_ENV.lakeBucket]: lake.bucket.bucketName,
+        [REPORT_ENV.workgroup]: lake.workgroupName,
+        [REPORT_ENV.database]: lake.databaseName,
+        [REPORT_ENV.locale]: report.locale ?? 'zh-CN',
+        [REPORT_ENV.horizonDays]: String(report.horizonDays ?? 30),
+      },
+      bundleFiles: [
+        { from: 'queries/*.sql', to: 'queries' },
+        { from: 'node_modules/@fontsource/noto-sans-sc/unicode.json', to: 'fonts/noto-sans-sc' },
+        {
+          from: 'node_modules/@fontsource/noto-sans-sc/files/*-400-normal.woff2',
+          to: 'fonts/noto-sans-sc/files',
+        },
+      ],
+    }).bindTopic(ENV.operatorTopicArn, props.operatorTopic);
+    // Reads the lake, writes Athena's results (the workgroup's location in the lake bucket) and the report.
+    lake.bucket.grantReadWrite(fn);
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StopQueryExecution',
+        ],
+        resources: [
+          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: lake.workgroupName }),
+        ],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+        ],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: lake.databaseName }),
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${lake.databaseName}/*` }),
+        ],
+      }),
+    );
+    return fn;
+  }
+
+  private scheduleRun(props: DailyScanProps): void {
     new Schedule(this, 'Schedule', {
       description: 'Starts the daily assessment',
       schedule: ScheduleExpression.cron({

@@ -8,7 +8,7 @@ import {
   GetQueryResultsCommand,
   StartQueryExecutionCommand,
 } from '@aws-sdk/client-athena';
-import { type DuckDBConnection, DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
 /** Named integer parameters of a report query, written `:name` in the .sql file. */
 export type QueryParams = Readonly<Record<string, number>>;
@@ -114,13 +114,16 @@ export function lakeViewSql(
   return `CREATE ${kind} ${table} AS SELECT * FROM read_json(${sqlString(`${dir}/*/*.jsonl.gz`)}, columns = {${struct}}, format = 'newline_delimited', compression = 'gzip', hive_partitioning = false)`;
 }
 
-const BIG_NUMBERS = new Set<DuckDBTypeId>([
-  DuckDBTypeId.BIGINT,
-  DuckDBTypeId.UBIGINT,
-  DuckDBTypeId.HUGEINT,
-  DuckDBTypeId.UHUGEINT,
-  DuckDBTypeId.DECIMAL,
-]);
+type DuckDb = typeof import('@duckdb/node-api');
+
+/**
+ * DuckDB is loaded on first use through a specifier esbuild cannot follow: the Lambda bundles
+ * (which run Athena) then carry no native DuckDB binding; the embedded runtime has node_modules.
+ */
+const DUCKDB_MODULE = '@duckdb/node-api';
+async function loadDuckDb(): Promise<DuckDb> {
+  return (await import(DUCKDB_MODULE)) as DuckDb;
+}
 
 export interface DuckDbRunnerOptions {
   /**
@@ -148,6 +151,7 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
   /** One connection runs one statement at a time: callers may `Promise.all`, the runner queues. */
   private queue: Promise<unknown> = Promise.resolve();
   private scratch: string | undefined;
+  private bigNumbers = new Set<number>();
 
   constructor(
     readonly rootDir: string,
@@ -156,6 +160,14 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
 
   private async connect(): Promise<DuckDBConnection> {
     if (this.connection) return this.connection;
+    const { DuckDBInstance, DuckDBTypeId } = await loadDuckDb();
+    this.bigNumbers = new Set<number>([
+      DuckDBTypeId.BIGINT,
+      DuckDBTypeId.UBIGINT,
+      DuckDBTypeId.HUGEINT,
+      DuckDBTypeId.UHUGEINT,
+      DuckDBTypeId.DECIMAL,
+    ]);
     if (this.options.materialize) {
       this.scratch = mkdtempSync(join(tmpdir(), 'winback-lake-query-'));
       this.instance = await DuckDBInstance.create(join(this.scratch, 'lake.duckdb'), {
@@ -185,7 +197,7 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
     // BIGINT counts and DECIMAL sums arrive as strings from getRowObjectsJson: turn those columns,
     // and only those, into numbers (text columns such as a day stay text).
     const names = reader.columnNames();
-    const numeric = reader.columnTypes().map((t) => BIG_NUMBERS.has(t.typeId));
+    const numeric = reader.columnTypes().map((t) => this.bigNumbers.has(t.typeId));
     return reader.getRowObjectsJson().map((row) => {
       const out: QueryRow = {};
       names.forEach((name, i) => {
