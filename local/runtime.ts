@@ -37,6 +37,7 @@ import {
   startDynamoServer,
 } from './dynamo-server.ts';
 import { LocalOutbox, OUTBOX_TABLE } from './outbox.ts';
+import { skippedReportTask } from './report-task.ts';
 import { synthTemplate } from './synth.ts';
 import {
   type AslDefinition,
@@ -197,6 +198,8 @@ export class Runtime {
   };
 
   scanTrigger: RecallTrigger = noRecalls;
+  /** The DailyScan's report step; set to localReportTask(...) where a lake is kept (local/report-task.ts). */
+  reportTask: LocalTask = skippedReportTask;
   progress: ((scanned: number) => void) | undefined;
 
   /** The real handlers, by the handler tag the stack puts on each function. */
@@ -217,6 +220,7 @@ export class Runtime {
           notifier: this.outbox,
           logger: this.logger,
         }),
+      report: (payload) => this.reportTask(payload),
       'recall-prepare': (payload) => prepareHandler(payload, step),
       'recall-send': async (payload) => {
         const result = await sendStep(payload as SendStepInput, step);
