@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DuckDbLakeRunner, loadQueries } from '../functions/adapters/lake-query.ts';
 import type { OperatorNotifier } from '../functions/adapters/operator-notifier.ts';
 import { renderReportPage } from '../functions/adapters/report-font.ts';
@@ -5,7 +7,7 @@ import { LocalReportStore } from '../functions/adapters/report-store.ts';
 import type { Policy } from '../functions/domain/policy.ts';
 import type { ReportLocale } from '../functions/domain/report-labels.ts';
 import { writeDailyReport } from '../functions/use-cases/daily-report.ts';
-import { REPORT_QUERIES } from '../functions/use-cases/report.ts';
+import { REPORT_QUERIES, reportFromLake } from '../functions/use-cases/report.ts';
 import { QUERY_DIR } from './commands/report.ts';
 import type { LocalTask } from './workflow-engine.ts';
 
@@ -53,3 +55,28 @@ export const skippedReportTask: LocalTask = async () => ({
   json: null,
   skipped: true,
 });
+
+/**
+ * `GET /reports/latest` for `winback serve`: the report the daily scan stored in the local lake,
+ * or, before the first one, a report built now from the lake's history (DuckDB); undefined (404)
+ * when there is no lake yet.
+ */
+export function lakeReports(lakeDir: string, policy: Policy): { latest(): Promise<string | undefined> } {
+  const stored = new LocalReportStore(lakeDir);
+  return {
+    latest: async () => {
+      const text = await stored.latest();
+      if (text !== undefined || !existsSync(join(lakeDir, 'snapshots'))) return text;
+      const runner = new DuckDbLakeRunner(lakeDir, { materialize: true });
+      try {
+        const report = await reportFromLake(runner, loadQueries(QUERY_DIR, REPORT_QUERIES), {
+          horizonDays: 30,
+          policy,
+        });
+        return `${JSON.stringify(report, null, 2)}\n`;
+      } finally {
+        await runner.close();
+      }
+    },
+  };
+}

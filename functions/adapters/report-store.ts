@@ -23,7 +23,10 @@ export interface ReportStore {
 
 export const REPORTS_PREFIX = 'reports/';
 
-export function reportKeys(day: string, prefix = REPORTS_PREFIX): { html: string; json: string; latest: string } {
+export function reportKeys(
+  day: string,
+  prefix = REPORTS_PREFIX,
+): { html: string; json: string; latest: string } {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`a report day must be YYYY-MM-DD, got "${day}"`);
   return {
     html: `${prefix}${day}/report.html`,

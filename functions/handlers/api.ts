@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -11,6 +12,7 @@ import { Inbox } from '../adapters/inbox.ts';
 import { JobRepository } from '../adapters/job-repository.ts';
 import { createLogger, type WinbackLogger } from '../adapters/logger.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
+import { REPORT_ENV, S3ReportStore } from '../adapters/report-store.ts';
 import { Rewards } from '../adapters/rewards.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
@@ -22,7 +24,12 @@ import { MethodNotAllowedError, RouteNotFoundError } from './api/http.ts';
 import { bodyLimit, errorResponses, jsonBody } from './api/middleware.ts';
 import { parseRequest } from './api/request.ts';
 import { Router } from './api/router.ts';
-import { type RouteContext, type RouteHandlers, routeHandlers } from './api/routes.ts';
+import {
+  type LatestReportSource,
+  type RouteContext,
+  type RouteHandlers,
+  routeHandlers,
+} from './api/routes.ts';
 
 /** What the API runs against: the Lambda wires AWS adapters, `winback serve` the embedded runtime's. */
 export interface ApiDeps {
@@ -38,6 +45,8 @@ export interface ApiDeps {
   /** Domain time: real in AWS, the simulated clock locally. */
   now: () => Date;
   newJobId?: () => string;
+  /** Where GET /reports/latest reads from; without it the route answers 404. */
+  reports?: LatestReportSource;
   segments?: { startsPerSecond?: number; concurrency?: number; timeBudgetMs?: number };
 }
 
@@ -158,6 +167,9 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
     policy,
     logger,
     now,
+    ...(env[REPORT_ENV.lakeBucket]
+      ? { reports: new S3ReportStore(new S3Client({}), env[REPORT_ENV.lakeBucket] as string) }
+      : {}),
   };
 }
 

@@ -32,7 +32,8 @@ let deps: DailyReportDeps | undefined;
 function depsFromEnv(env: NodeJS.ProcessEnv): DailyReportDeps {
   const policy = policyFromEnv(env);
   const locale = env[REPORT_ENV.locale] || 'zh-CN';
-  if (!isReportLocale(locale)) throw new RangeError(`${REPORT_ENV.locale} must be zh-CN or en, got "${locale}"`);
+  if (!isReportLocale(locale))
+    throw new RangeError(`${REPORT_ENV.locale} must be zh-CN or en, got "${locale}"`);
   return {
     runner: new AthenaLakeRunner(
       new AthenaClient({}),

@@ -1,7 +1,9 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { JobRepository } from '../../functions/adapters/job-repository.ts';
 import { type ApiDeps, createApi } from '../../functions/handlers/api.ts';
 import { startHttpServer } from '../http-server.ts';
+import { lakeReports } from '../report-task.ts';
 import { Runtime } from '../runtime.ts';
 
 export interface ServeOptions {
@@ -37,8 +39,9 @@ export class ServeConfigError extends Error {
 }
 
 /** The API's dependencies on the embedded runtime: its store, its workflow engine, its clock. */
-export function apiDepsFor(rt: Runtime): ApiDeps {
+export function apiDepsFor(rt: Runtime, dataDir?: string): ApiDeps {
   return {
+    ...(dataDir ? { reports: lakeReports(join(dataDir, 'lake'), rt.policy) } : {}),
     users: rt.users,
     recalls: rt.recalls,
     rewards: rt.rewards,
@@ -76,7 +79,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer({
-      handler: createApi(apiDepsFor(runtime)),
+      handler: createApi(apiDepsFor(runtime, opts.dataDir)),
       host,
       port: opts.port,
       ...(opts.token ? { token: opts.token } : {}),
