@@ -14,7 +14,8 @@ WITH history AS (
       PARTITION BY userId ORDER BY dayNumber ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING
     ) AS next_churned_day
   FROM snapshots
-  WHERE dayNumber BETWEEN :from_day AND :last_judged_day + :horizon_days
+  WHERE "day" BETWEEN :from_date AND :horizon_end_date
+    AND dayNumber BETWEEN :from_day AND :last_judged_day + :horizon_days
 ),
 judged AS (
   SELECT

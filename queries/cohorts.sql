@@ -4,6 +4,6 @@ SELECT
   COUNT(*) AS users,
   SUM(CASE WHEN status = 'churned' THEN 1 ELSE 0 END) AS churned
 FROM snapshots
-WHERE dayNumber = :as_of_day
+WHERE "day" = :as_of_date AND dayNumber = :as_of_day
 GROUP BY registeredMonth
 ORDER BY month

@@ -4,6 +4,6 @@ SELECT
   channel,
   COUNT(*) AS users
 FROM snapshots
-WHERE dayNumber = :as_of_day AND status IN ('churned', 'active')
+WHERE "day" = :as_of_date AND dayNumber = :as_of_day AND status IN ('churned', 'active')
 GROUP BY status, channel
 ORDER BY status, users DESC, channel

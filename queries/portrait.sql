@@ -12,7 +12,7 @@ WITH people AS (
     ROW_NUMBER() OVER (PARTITION BY status ORDER BY maxInvestFen) AS position,
     COUNT(*) OVER (PARTITION BY status) AS group_size
   FROM snapshots
-  WHERE dayNumber = :as_of_day AND status IN ('churned', 'active')
+  WHERE "day" = :as_of_date AND dayNumber = :as_of_day AND status IN ('churned', 'active')
 )
 SELECT
   status,

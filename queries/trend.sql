@@ -7,6 +7,6 @@ SELECT
   SUM(CASE WHEN status = 'at_risk' THEN 1 ELSE 0 END) AS at_risk,
   SUM(CASE WHEN status = 'churned' THEN 1 ELSE 0 END) AS churned
 FROM snapshots
-WHERE dayNumber BETWEEN :from_day AND :to_day
+WHERE "day" BETWEEN :from_date AND :to_date AND dayNumber BETWEEN :from_day AND :to_day
 GROUP BY "day", dayNumber
 ORDER BY dayNumber

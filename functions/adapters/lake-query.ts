@@ -10,8 +10,11 @@ import {
 } from '@aws-sdk/client-athena';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
-/** Named integer parameters of a report query, written `:name` in the .sql file. */
-export type QueryParams = Readonly<Record<string, number>>;
+/**
+ * Named parameters of a report query, written `:name` in the .sql file: whole numbers (day
+ * numbers, fen, days) or `YYYY-MM-DD` days (which let Athena prune the `day` partitions).
+ */
+export type QueryParams = Readonly<Record<string, number | string>>;
 
 export type QueryRow = Record<string, unknown>;
 
@@ -26,14 +29,20 @@ export class QueryParameterError extends Error {
 }
 
 /**
- * Writes the parameters into the query text as integer literals. Both engines then run the same
- * plain text (Athena's positional `?` and DuckDB's `$n` differ, and a `:name` may appear several
- * times). Only whole numbers are accepted, so nothing but digits ever enters the SQL.
+ * Writes the parameters into the query text as literals. Both engines then run the same plain
+ * text (Athena's positional `?` and DuckDB's `$n` differ, and a `:name` may appear several times).
+ * Only whole numbers and `'YYYY-MM-DD'` days are accepted, so nothing but digits and dashes ever
+ * enters the SQL.
  */
 export function bindParams(sql: string, params: QueryParams = {}): string {
   return sql.replace(/(?<![:\w]):([a-z][a-z0-9_]*)/g, (_, name: string) => {
     const value = params[name];
     if (value === undefined) throw new QueryParameterError(`query parameter :${name} was not given`);
+    if (typeof value === 'string') {
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(value))
+        throw new QueryParameterError(`query parameter :${name} must be a YYYY-MM-DD day, got "${value}"`);
+      return `'${value}'`;
+    }
     if (!Number.isSafeInteger(value))
       throw new QueryParameterError(`query parameter :${name} must be a whole number, got ${value}`);
     return String(value);

@@ -32,7 +32,7 @@ export type ReportQueries = Readonly<Record<ReportQueryName, string>>;
 
 /** What the use case needs of a query runner (functions/adapters/lake-query.ts). */
 export interface QueryRunner {
-  run(sql: string, params?: Readonly<Record<string, number>>): Promise<Row[]>;
+  run(sql: string, params?: Readonly<Record<string, number | string>>): Promise<Row[]>;
 }
 
 export interface ReportRequest {
@@ -66,20 +66,33 @@ export async function reportFromLake(
   if (fromDay > toDay)
     throw new ReportRequestError(`--from ${dayOfNumber(fromDay)} is after --to ${dayOfNumber(toDay)}`);
 
-  const trend = await runner.run(queries.trend, { from_day: fromDay, to_day: toDay });
+  // Each query bounds both the day number and the `day` text: Athena prunes partitions on the latter.
+  const trend = await runner.run(queries.trend, {
+    from_day: fromDay,
+    to_day: toDay,
+    from_date: dayOfNumber(fromDay),
+    to_date: dayOfNumber(toDay),
+  });
   const asOf = trend.at(-1)?.day_number;
   const asOfDay = typeof asOf === 'number' ? asOf : toDay;
   // A day D is judged only when D + horizon is still in the history.
   const lastJudged = last === null ? null : Math.min(toDay, last - horizonDays);
   const judged = lastJudged !== null && lastJudged >= fromDay ? lastJudged : null;
 
-  const day = { as_of_day: asOfDay };
+  const day = { as_of_day: asOfDay, as_of_date: dayOfNumber(asOfDay) };
   const portraitParams = {
     ...day,
     trust_line_fen: request.policy.warnings.trustLineFen,
     low_balance_under_fen: request.policy.warnings.lowBalanceUnderFen,
   };
-  const btParams = { from_day: fromDay, last_judged_day: judged ?? fromDay - 1, horizon_days: horizonDays };
+  const lastJudgedDay = judged ?? fromDay - 1;
+  const btParams = {
+    from_day: fromDay,
+    last_judged_day: lastJudgedDay,
+    horizon_days: horizonDays,
+    from_date: dayOfNumber(fromDay),
+    horizon_end_date: dayOfNumber(lastJudgedDay + horizonDays),
+  };
   const none = async (): Promise<Row[]> => [];
   const [structure, cohorts, portrait, channels, cells, reasons, fbReasons, fbIssues] = await Promise.all([
     runner.run(queries['churn-structure'], day),

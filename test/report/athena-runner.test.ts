@@ -44,11 +44,12 @@ describe('AthenaLakeRunner', () => {
         Rows: [row('stage', 'users', 'median_max_invest_fen')],
       },
     });
-    await runner([]).run('SELECT 1 FROM snapshots WHERE dayNumber = :as_of_day OR dayNumber = :as_of_day', {
-      as_of_day: 20500,
-    });
+    await runner([]).run(
+      'SELECT 1 FROM snapshots WHERE "day" = :as_of_date AND (dayNumber = :as_of_day OR dayNumber = :as_of_day)',
+      { as_of_day: 20500, as_of_date: '2026-02-17' },
+    );
     expect(athena).toHaveReceivedCommandWith(StartQueryExecutionCommand, {
-      QueryString: 'SELECT 1 FROM snapshots WHERE dayNumber = 20500 OR dayNumber = 20500',
+      QueryString: `SELECT 1 FROM snapshots WHERE "day" = '2026-02-17' AND (dayNumber = 20500 OR dayNumber = 20500)`,
       WorkGroup: 'winback-lake',
       QueryExecutionContext: { Database: 'winback_lake' },
     });

@@ -63,6 +63,12 @@ describe('query parameters', () => {
   it('are written in as whole numbers, every occurrence', () => {
     expect(bindParams('SELECT :a + :a, :b_c', { a: 3, b_c: -2 })).toBe('SELECT 3 + 3, -2');
   });
+  it('take a YYYY-MM-DD day as a quoted literal, and nothing else as text', () => {
+    expect(bindParams('WHERE "day" = :d', { d: '2026-03-10' })).toBe(`WHERE "day" = '2026-03-10'`);
+    expect(() => bindParams('SELECT :d', { d: "2026-03-10' OR 1=1 --" })).toThrow(
+      ':d must be a YYYY-MM-DD day',
+    );
+  });
   it('refuse a missing or fractional value, by name', () => {
     expect(() => bindParams('SELECT :from_day', {})).toThrow(':from_day was not given');
     expect(() => bindParams('SELECT :x', { x: 1.5 })).toThrow(':x must be a whole number');
