@@ -37,7 +37,6 @@ import {
   startDynamoServer,
 } from './dynamo-server.ts';
 import { LocalOutbox, OUTBOX_TABLE } from './outbox.ts';
-import { skippedReportTask } from './report-task.ts';
 import { synthTemplate } from './synth.ts';
 import {
   type AslDefinition,
@@ -199,7 +198,8 @@ export class Runtime {
 
   scanTrigger: RecallTrigger = noRecalls;
   /** The DailyScan's report step; set to localReportTask(...) where a lake is kept (local/report-task.ts). */
-  reportTask: LocalTask = skippedReportTask;
+  // Skipped by default: the demo writes one report at its end rather than one per simulated day.
+  reportTask: LocalTask = async () => ({ day: null, html: null, json: null, skipped: true });
   progress: ((scanned: number) => void) | undefined;
 
   /** The real handlers, by the handler tag the stack puts on each function. */
