@@ -15,6 +15,7 @@ import { backfillBench } from './backfill.ts';
 import { demoSeconds, type LocalRuntimeFigures, localRuntimeBench, machineLoad } from './local-runtime.ts';
 import { pacingBench, printPacing } from './pacing.ts';
 import { recallBench } from './recall-paths.ts';
+import { reportBench } from './report.ts';
 
 /**
  * `npm run bench`: the figures the issues name, printed and written to bench/results.json.
@@ -214,6 +215,8 @@ async function main(): Promise<void> {
     const pacing = pacingBench({ recalls: Number(process.env.PACING_RECALLS ?? 200_000) });
     printPacing(pacing);
     const lake = await backfillBench();
+    // The report over a 100,000 × 180 lake (REPORT_USERS / REPORT_DAYS to change it).
+    const report = await reportBench();
 
     const results = {
       generatedAt: new Date().toISOString(),
@@ -231,6 +234,7 @@ async function main(): Promise<void> {
       standardPricePer1000Transitions: recall.pricePer1000Transitions,
       pacing,
       ...lake,
+      ...report,
     };
     client.destroy();
     await server.stop();

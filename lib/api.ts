@@ -10,9 +10,11 @@ import {
 } from 'aws-cdk-lib/aws-apigateway';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
+import { REPORT_ENV, REPORTS_PREFIX } from '../functions/adapters/report-store.ts';
 import { API_ROUTES } from '../functions/domain/api-schemas.ts';
 import { WinbackFunction } from './function.ts';
 
@@ -27,6 +29,8 @@ export interface WinbackApiProps {
   };
   readonly recallStateMachine: IStateMachine;
   readonly policyJson: string;
+  /** The lake bucket: GET /reports/latest reads reports/latest.json from it (lib/lake.ts). */
+  readonly lakeBucket?: IBucket;
   /** Requests per second across the stage, and the burst above it. */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
 }
@@ -65,6 +69,10 @@ export class WinbackApi extends Construct {
       .bindTable(ENV.eventsTable, t.events, 'RWD')
       .bindTable(ENV.jobsTable, t.jobs, 'RW');
     props.recallStateMachine.grantStartExecution(this.handler);
+    if (props.lakeBucket) {
+      this.handler.addEnvironment(REPORT_ENV.lakeBucket, props.lakeBucket.bucketName);
+      props.lakeBucket.grantRead(this.handler, `${REPORTS_PREFIX}*`);
+    }
 
     const throttle = props.throttle ?? DEFAULT_API_THROTTLE;
     const accessLogs = new LogGroup(this, 'AccessLogs', {

@@ -1,6 +1,8 @@
 import { Duration, Stack, Tags, TimeZone, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
   ContextAttribute,
   Schedule,
@@ -27,11 +29,32 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { ENV, TAGS } from '../functions/adapters/environment.ts';
+import { REPORT_ENV, REPORTS_PREFIX } from '../functions/adapters/report-store.ts';
 import { WinbackFunction } from './function.ts';
 import { workflowRole } from './iam.ts';
 import { RETRY_POLICY, retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = TAGS.workflow;
+
+/** What the report step needs of the lake; lib/lake.ts provides it (bucket, Athena workgroup, Glue database). */
+export interface LakeForReports {
+  bucket: IBucket;
+  workgroupName: string;
+  databaseName: string;
+  /**
+   * Read of the lake's tables, Athena's results prefix and the catalog (lib/lake.ts). Without it the
+   * report function gets the whole bucket and the workgroup, which only a stand-in lake should need.
+   */
+  grantQuery?(grantee: IGrantable): void;
+}
+
+export interface DailyReportProps {
+  lake: LakeForReports;
+  /** Labels of the HTML report (default zh-CN). */
+  locale?: 'zh-CN' | 'en';
+  /** Backtest horizon in days (default 30). */
+  horizonDays?: number;
+}
 
 export interface DailyScanProps {
   users: ITableV2;
@@ -43,6 +66,8 @@ export interface DailyScanProps {
   schedule: { hour: number; minute: number; timeZone: string };
   /** Extra environment the scan function needs (the recall workflow adds its ARN here). */
   environment?: Record<string, string>;
+  /** When given, the run ends by writing the day's report from the lake (Athena). */
+  report?: DailyReportProps;
 }
 
 /**
@@ -55,6 +80,7 @@ export class DailyScan extends Construct {
   readonly summaryFunction: WinbackFunction;
   /** Scheduled starts of the daily scan that failed after every retry: each one is a day not assessed. */
   readonly deadLetters: Queue;
+  readonly reportFunction: WinbackFunction | undefined;
 
   constructor(scope: Construct, id: string, props: DailyScanProps) {
     super(scope, id);
@@ -144,9 +170,35 @@ export class DailyScan extends Construct {
       )
       .afterwards();
     split.next(everySegment).next(summarize);
+    if (props.report) {
+      this.reportFunction = this.reportStep(props.report, props);
+      const writeReport = retryTransient(
+        new LambdaInvoke(this, 'Write the daily report', {
+          lambdaFunction: this.reportFunction,
+          payload: TaskInput.fromObject({ 'asOf.$': '$.asOf' }),
+          resultSelector: {
+            'day.$': '$.Payload.day',
+            'html.$': '$.Payload.html',
+            'json.$': '$.Payload.json',
+          },
+          resultPath: '$.report',
+          retryOnServiceExceptions: false,
+        }),
+        2,
+      );
+      // The digest has gone out; a failed report fails the run so the alarm fires.
+      writeReport.addCatch(new Fail(this, 'Report failed', { error: 'ReportFailed' }), {
+        resultPath: '$.error',
+      });
+      summarize.next(writeReport);
+    }
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
-      role: workflowRole(this, [this.scanFunction, this.summaryFunction]),
+      role: workflowRole(this, [
+        this.scanFunction,
+        this.summaryFunction,
+        ...(this.reportFunction ? [this.reportFunction] : []),
+      ]),
       stateMachineName: `${Stack.of(this).stackName}-DailyScan`,
       stateMachineType: StateMachineType.STANDARD,
       comment: 'winback daily assessment of every user',
@@ -173,6 +225,76 @@ export class DailyScan extends Construct {
         'This queue is itself the dead-letter queue of the daily scan schedule; its alarm pages operators.',
     });
 
+    this.scheduleRun(props);
+  }
+
+  /** The report function: Athena over the lake, the report written back to the lake bucket. */
+  private reportStep(report: DailyReportProps, props: DailyScanProps): WinbackFunction {
+    const { lake } = report;
+    const fn = new WinbackFunction(this, 'Report', {
+      handler: 'report',
+      description: 'Runs the report queries on Athena and writes the daily report to the lake bucket',
+      timeout: Duration.minutes(15),
+      memorySize: 1024,
+      environment: {
+        [ENV.policy]: props.policyJson,
+        [REPORT_ENV.lakeBucket]: lake.bucket.bucketName,
+        [REPORT_ENV.workgroup]: lake.workgroupName,
+        [REPORT_ENV.database]: lake.databaseName,
+        [REPORT_ENV.locale]: report.locale ?? 'zh-CN',
+        [REPORT_ENV.horizonDays]: String(report.horizonDays ?? 30),
+      },
+      bundleFiles: [
+        { from: 'queries/*.sql', to: 'queries' },
+        { from: 'node_modules/@fontsource/noto-sans-sc/unicode.json', to: 'fonts/noto-sans-sc' },
+        {
+          from: 'node_modules/@fontsource/noto-sans-sc/files/*-400-normal.woff2',
+          to: 'fonts/noto-sans-sc/files',
+        },
+      ],
+    }).bindTopic(ENV.operatorTopicArn, props.operatorTopic);
+    // Reads the lake, writes Athena's results (the workgroup's location in the lake bucket) and the report.
+    // Writes the report under reports/ only; reads what the queries need (the lake grants it).
+    lake.bucket.grantReadWrite(fn, `${REPORTS_PREFIX}*`);
+    if (lake.grantQuery) {
+      lake.grantQuery(fn);
+      return fn;
+    }
+    lake.bucket.grantReadWrite(fn);
+    const stack = Stack.of(this);
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'athena:StartQueryExecution',
+          'athena:GetQueryExecution',
+          'athena:GetQueryResults',
+          'athena:StopQueryExecution',
+        ],
+        resources: [
+          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: lake.workgroupName }),
+        ],
+      }),
+    );
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: [
+          'glue:GetDatabase',
+          'glue:GetTable',
+          'glue:GetTables',
+          'glue:GetPartition',
+          'glue:GetPartitions',
+        ],
+        resources: [
+          stack.formatArn({ service: 'glue', resource: 'catalog' }),
+          stack.formatArn({ service: 'glue', resource: 'database', resourceName: lake.databaseName }),
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${lake.databaseName}/*` }),
+        ],
+      }),
+    );
+    return fn;
+  }
+
+  private scheduleRun(props: DailyScanProps): void {
     new Schedule(this, 'Schedule', {
       description: 'Starts the daily assessment',
       schedule: ScheduleExpression.cron({

@@ -23,6 +23,23 @@ export interface WinbackFunctionProps {
   timeout?: Duration;
   memorySize?: number;
   environment?: Record<string, string>;
+  /**
+   * Files the handler reads at run time, copied next to the bundle: `from` is a path or glob under
+   * the project root, `to` a folder in the bundle (the report function's .sql files and font).
+   */
+  bundleFiles?: { from: string; to: string }[];
+}
+
+function copyIntoBundle(files: { from: string; to: string }[]) {
+  return {
+    beforeBundling: (): string[] => [],
+    beforeInstall: (): string[] => [],
+    afterBundling: (inputDir: string, outputDir: string): string[] =>
+      files.flatMap(({ from, to }) => [
+        `mkdir -p "${path.posix.join(outputDir, to)}"`,
+        `cp -R ${path.posix.join(inputDir, from)} "${path.posix.join(outputDir, to)}/"`,
+      ]),
+  };
 }
 
 /** Tag naming the handler file of a function. */
@@ -85,6 +102,7 @@ export class WinbackFunction extends NodejsFunction {
         // Some SDK dependencies still call require(); ESM bundles need it defined.
         banner:
           "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+        ...(props.bundleFiles?.length ? { commandHooks: copyIntoBundle(props.bundleFiles) } : {}),
       },
     });
     // The embedded runtime finds the handler behind each workflow task by this tag.

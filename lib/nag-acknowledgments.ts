@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { recallStateMachineName } from './recall-workflow.ts';
 import type { WinbackStack } from './winback-stack.ts';
@@ -44,5 +44,28 @@ export function acknowledgeNagFindings(stack: WinbackStack): void {
   stack.dailyScan.scanFunction.role.acknowledge(
     `IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${recallStateMachineName(stack)}:*]`,
     'The daily scan reads the status of recall executions (any execution of that one state machine) to free users whose recall ended without closing.',
+  );
+  // The report: reads the lake through Athena and writes reports/ (lib/daily-scan.ts, lib/lake.ts).
+  const bucket = `<${stack.getLogicalId(stack.lake.bucket.node.defaultChild as CfnElement)}.Arn>`;
+  const s3Reads =
+    'grantRead/grantReadWrite on one prefix of the lake bucket: S3 names its object actions with wildcards (GetObject*, List*, GetBucket*).';
+  const report = stack.dailyScan.reportFunction;
+  if (report) {
+    for (const action of ['GetObject*', 'List*', 'GetBucket*', 'DeleteObject*'])
+      report.role.acknowledge(`IAM5[Action::s3:${action}]`, s3Reads);
+    report.role.acknowledge(
+      `IAM5[Resource::${bucket}/athena-results/*]`,
+      'Athena writes each query result as a new object of its own name under the workgroup results prefix.',
+    );
+    report.role.acknowledge(
+      `IAM5[Resource::${bucket}/reports/*]`,
+      'The report writes reports/<day>/report.html, report.json and reports/latest.json: one object per day.',
+    );
+  }
+  for (const action of ['GetObject*', 'List*', 'GetBucket*'])
+    stack.api.handler.role.acknowledge(`IAM5[Action::s3:${action}]`, s3Reads);
+  stack.api.handler.role.acknowledge(
+    `IAM5[Resource::${bucket}/reports/*]`,
+    'GET /reports/latest reads reports/latest.json and the day it names; nothing outside reports/.',
   );
 }

@@ -66,7 +66,16 @@ export class WinbackStack extends Stack {
       policyJson,
       delivery: { smsProvider: 'sns', ...config.delivery },
     });
+    this.lake = new Lake(this, 'Lake');
     this.dailyScan = new DailyScan(this, 'DailyScan', {
+      report: {
+        lake: {
+          bucket: this.lake.bucket,
+          workgroupName: this.lake.workgroupName,
+          databaseName: this.lake.databaseName,
+          grantQuery: (grantee) => this.lake.grantQuery(grantee),
+        },
+      },
       users: this.store.tables.Users,
       operatorTopic: this.operators.topic,
       policyJson,
@@ -104,9 +113,9 @@ export class WinbackStack extends Stack {
       },
       recallStateMachine: this.recallWorkflow.stateMachine,
       policyJson,
+      lakeBucket: this.lake.bucket,
     });
 
-    this.lake = new Lake(this, 'Lake');
     this.lake.bindSnapshotWriter(this.dailyScan.scanFunction);
     this.lake.bindFeedbackWriter(this.api.handler);
 

@@ -41,6 +41,14 @@ Commands
                             Rebuild past days of assessment history into DIR/lake from profiles (as of
                             the start of the history) and an activity event log (POST /events shape,
                             any order); bad lines are named (file, line, field) and skipped; exit 1 if any.
+  report --data-dir DIR --out FILE
+                            Write the insight report from the lake (DuckDB over DIR/lake): churn
+                            structure, portrait, warning backtest, feedback. FILE .html or .json.
+      --from YYYY-MM-DD     first scan day (default: first day in the lake)
+      --to YYYY-MM-DD       last scan day (default: last day in the lake)
+      --horizon D           backtest horizon in days (default 30)
+      --locale zh-CN|en     labels of the HTML report (default zh-CN)
+      --policy FILE         policy overrides (thresholds the portrait and charts mark)
   help                      This text.
 `;
 
@@ -60,6 +68,9 @@ const OPTIONS = {
   events: { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
+  horizon: { type: 'string' },
+  locale: { type: 'string' },
+  out: { type: 'string' },
   port: { type: 'string' },
   'day-seconds': { type: 'string' },
   'insecure-local': { type: 'boolean' },
@@ -79,6 +90,7 @@ const COMMAND_OPTIONS: Record<string, readonly (keyof typeof OPTIONS)[]> = {
   serve: ['port', 'data-dir', 'day-seconds', 'insecure-local'],
   content: ['policy'],
   backfill: ['users', 'events', 'from', 'to', 'data-dir', 'policy'],
+  report: ['data-dir', 'out', 'from', 'to', 'horizon', 'locale', 'policy'],
 };
 
 /**
@@ -345,6 +357,22 @@ export async function main(argv: string[]): Promise<number> {
         `backfilled ${result.days} days of ${result.users} users (${result.rows} snapshot rows, ${result.events} events) in ${result.seconds.toFixed(1)} s; ${result.bad} bad lines\n`,
       );
       return result.exitCode;
+    }
+    case 'report': {
+      const { runReportCommand } = await import('./commands/report.ts');
+      const options = {
+        out: values.out,
+        from: values.from,
+        to: values.to,
+        horizon: values.horizon,
+        locale: values.locale,
+        policy: values.policy ? await loadPolicyFile(values.policy) : undefined,
+        stdout: process.stdout,
+        usage: (message: string) => new UsageError(message),
+      };
+      return withStore(needDataDir(dataDir, 'report'), 'existing', 'report', (dir) =>
+        runReportCommand({ ...options, dataDir: dir! }),
+      );
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

@@ -230,6 +230,9 @@ export class Runtime {
   };
 
   scanTrigger: RecallTrigger = noRecalls;
+  /** The DailyScan's report step; set to localReportTask(...) where a lake is kept (local/report-task.ts). */
+  // Skipped by default: the demo writes one report at its end rather than one per simulated day.
+  reportTask: LocalTask = async () => ({ day: null, html: null, json: null, skipped: true });
   progress: ((scanned: number) => void) | undefined;
 
   /** The real handlers, by the handler tag the stack puts on each function. */
@@ -252,6 +255,7 @@ export class Runtime {
           notifier: this.outbox,
           logger: this.logger,
         }),
+      report: (payload) => this.reportTask(payload),
       'recall-prepare': async (payload) => {
         const plan = await prepareHandler(payload, step);
         for (const o of this.observers) await o.onPrepared?.(plan);

@@ -494,6 +494,15 @@ export const API_ROUTES = [
     errors: [400, 404],
   },
   {
+    operationId: 'getLatestReport',
+    method: 'GET',
+    path: '/reports/latest',
+    summary: 'The latest daily insight report (churn structure, portrait, warning backtest, feedback)',
+    params: NoParamsSchema,
+    success: { status: 200, description: 'the report JSON, as winback report --out FILE.json writes it' },
+    errors: [404],
+  },
+  {
     operationId: 'getOpenApi',
     method: 'GET',
     path: '/openapi.json',

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { S3Client } from '@aws-sdk/client-s3';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -12,6 +13,7 @@ import { JobRepository } from '../adapters/job-repository.ts';
 import { type LakeWriter, S3LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
+import { REPORT_ENV, S3ReportStore } from '../adapters/report-store.ts';
 import { Rewards } from '../adapters/rewards.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
@@ -24,7 +26,12 @@ import { MethodNotAllowedError, RouteNotFoundError } from './api/http.ts';
 import { bodyLimit, errorResponses, jsonBody } from './api/middleware.ts';
 import { parseRequest } from './api/request.ts';
 import { Router } from './api/router.ts';
-import { type RouteContext, type RouteHandlers, routeHandlers } from './api/routes.ts';
+import {
+  type LatestReportSource,
+  type RouteContext,
+  type RouteHandlers,
+  routeHandlers,
+} from './api/routes.ts';
 import { observed, powertools, publish } from './powertools.ts';
 
 /** What the API runs against: the Lambda wires AWS adapters, `winback serve` the embedded runtime's. */
@@ -41,6 +48,8 @@ export interface ApiDeps {
   /** Domain time: real in AWS, the simulated clock locally. */
   now: () => Date;
   newJobId?: () => string;
+  /** Where GET /reports/latest reads from; without it the route answers 404. */
+  reports?: LatestReportSource;
   segments?: { startsPerSecond?: number; concurrency?: number; timeBudgetMs?: number };
   /** Feedback history; absent when no lake is configured. */
   lake?: LakeWriter;
@@ -165,6 +174,9 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
     logger,
     now,
     ...lakeFromEnv(env),
+    ...(env[REPORT_ENV.lakeBucket]
+      ? { reports: new S3ReportStore(new S3Client({}), env[REPORT_ENV.lakeBucket] as string) }
+      : {}),
   };
 }
 

@@ -36,7 +36,7 @@ export function issuesOf(error: z.ZodError, where: IssueLocation): RequestIssue[
 export class NotFoundError extends Error {
   override readonly name = 'NotFoundError';
   constructor(
-    readonly code: 'user_not_found' | 'recall_not_found' | 'job_not_found',
+    readonly code: 'user_not_found' | 'recall_not_found' | 'job_not_found' | 'report_not_found',
     message: string,
   ) {
     super(message);

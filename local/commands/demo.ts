@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { type FunnelRecall, formatFunnel, recallFunnel } from '../../functions/domain/funnel.ts';
 import { formatYuan } from '../../functions/domain/templates.ts';
@@ -129,8 +131,21 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(
       `outbox: ${plural(outbox, 'push, SMS or operator message')} that would have gone out (in-app messages are in each user's inbox)`,
     );
-    // TODO(integrator): the report is written here once `winback report` lands.
-    process.stderr.write(`history: ${rt.lakeDir} (snapshots/day=…/*.jsonl.gz)\n`);
+    // The insight report over the whole history: backfilled days and the live ones.
+    const reportDir = opts.dataDir ?? rt.lakeDir;
+    const reporting = progress.phase('writing the insight report (DuckDB over the lake)');
+    const { writeReport } = await import('./report.ts');
+    const { report } = await writeReport({
+      lakeDir: rt.lakeDir,
+      out: [join(reportDir, 'report.html'), join(reportDir, 'report.json')],
+      policy: rt.policy,
+    });
+    reporting.finish();
+    const pct = (x: number | null) => (x === null ? 'n/a' : `${(x * 100).toFixed(1)}%`);
+    say(
+      `report: ${count(report.headline.users)} users, ${count(report.headline.churned)} churned, ${count(report.headline.atRisk)} at risk; the warning's precision ${pct(report.headline.precision)}, recall ${pct(report.headline.recall)} (${report.backtest.horizonDays}-day horizon, ${plural(report.backtest.daysEvaluated, 'day')} evaluated)`,
+    );
+    say(`report: ${pathToFileURL(join(reportDir, 'report.html')).href} (data: report.json beside it)`);
     say(moreLine(opts.dataDir));
     say(`finished in ${duration((performance.now() - started) / 1000)}`);
   } finally {

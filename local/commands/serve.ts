@@ -1,10 +1,12 @@
 import { once } from 'node:events';
+import { join } from 'node:path';
 import { JobRepository } from '../../functions/adapters/job-repository.ts';
 import { localTime, MS_PER_DAY, MS_PER_MINUTE } from '../../functions/domain/time.ts';
 import { type ApiDeps, createApi } from '../../functions/handlers/api.ts';
 import type { ScanSummary } from '../../functions/handlers/scan-summary.ts';
 import { DEFAULT_CONFIG } from '../../lib/winback-stack.ts';
 import { startHttpServer } from '../http-server.ts';
+import { lakeReports } from '../report-task.ts';
 import { Runtime } from '../runtime.ts';
 
 export interface ServeOptions {
@@ -44,8 +46,9 @@ export class ServeConfigError extends Error {
 }
 
 /** The API's dependencies on the embedded runtime: its store, its workflow engine, its clock. */
-export function apiDepsFor(rt: Runtime): ApiDeps {
+export function apiDepsFor(rt: Runtime, dataDir?: string): ApiDeps {
   return {
+    ...(dataDir ? { reports: lakeReports(join(dataDir, 'lake'), rt.policy) } : {}),
     users: rt.users,
     lake: rt.lake,
     recalls: rt.recalls,
@@ -84,7 +87,7 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let http: Awaited<ReturnType<typeof startHttpServer>>;
   try {
     http = await startHttpServer({
-      handler: createApi(apiDepsFor(runtime)),
+      handler: createApi(apiDepsFor(runtime, opts.dataDir)),
       host,
       port: opts.port,
       ...(opts.token ? { token: opts.token } : {}),

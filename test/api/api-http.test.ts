@@ -381,6 +381,7 @@ describe('routing and documents', () => {
         '/recalls/segments/{jobId}',
         '/recalls/segments/{jobId}/resume',
         '/recalls/{recallId}',
+        '/reports/latest',
         '/users/{userId}',
         '/users/{userId}/assessment',
         '/users/{userId}/feedback',

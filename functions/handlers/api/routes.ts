@@ -2,7 +2,7 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import type { JobRepository } from '../../adapters/job-repository.ts';
 import type { OperationId } from '../../domain/api-schemas.ts';
 import { openApiDocument } from '../../domain/openapi.ts';
-import { InvalidRequestError } from '../../use-cases/api-errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../use-cases/api-errors.ts';
 import { recordEvents } from '../../use-cases/api-events.ts';
 import { type RecallApiDeps, recallStatus, startManualRecall } from '../../use-cases/api-recalls.ts';
 import {
@@ -28,6 +28,13 @@ import type { RequestOf } from './request.ts';
 export interface RouteDeps extends UserApiDeps, RecallApiDeps, SegmentDeps {
   activity: ActivityDeps;
   jobs: JobRepository;
+  /** The stored daily reports (lake bucket on AWS, the local lake in `winback serve`). */
+  reports?: LatestReportSource;
+}
+
+export interface LatestReportSource {
+  /** The latest report's JSON text; undefined before the first report. */
+  latest(): Promise<string | undefined>;
 }
 
 /** What a handler knows about its invocation beyond the request. */
@@ -84,6 +91,16 @@ export function routeHandlers(deps: RouteDeps): RouteHandlers {
     postFeedback: async ({ params, body }) => json(200, await recordFeedback(params.userId, body, deps)),
 
     getInbox: async ({ params, query }) => json(200, await userInbox(params.userId, query, deps)),
+
+    getLatestReport: async () => {
+      const text = await deps.reports?.latest();
+      if (text === undefined)
+        throw new NotFoundError(
+          'report_not_found',
+          'no report yet: the daily scan writes one after its summary',
+        );
+      return { ...json(200, null), body: text };
+    },
 
     getOpenApi: async () => {
       openApi ??= JSON.stringify(openApiDocument());
