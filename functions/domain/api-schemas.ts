@@ -269,6 +269,29 @@ export const DryRunSchema = z.object({
   sample: z.array(z.string()).max(MAX_SAMPLE),
 });
 
+/** The keys the insight issue names (docs/reports.md has every field); more may follow, none is renamed. */
+export const LatestReportSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    asOfDay: z.string().nullable(),
+    churnStructure: z
+      .object({
+        churned: z.number(),
+        users: z.number(),
+        byStage: z.array(z.unknown()),
+        byChannel: z.array(z.unknown()),
+        byStageAndChannel: z.array(z.unknown()),
+        byCohortMonth: z.array(z.unknown()),
+        trend: z.array(z.unknown()),
+      })
+      .loose(),
+    portrait: z.object({ churned: z.unknown(), active: z.unknown() }).loose(),
+    backtest: z.object({ horizonDays: z.number(), daysEvaluated: z.number() }).loose(),
+    feedback: z.unknown(),
+  })
+  .loose();
+
 export const UserWrittenSchema = z.object({ userId: z.string(), created: z.boolean() });
 
 const reason = z.object({ code: z.string() }).loose();
@@ -499,7 +522,11 @@ export const API_ROUTES = [
     path: '/reports/latest',
     summary: 'The latest daily insight report (churn structure, portrait, warning backtest, feedback)',
     params: NoParamsSchema,
-    success: { status: 200, description: 'the report JSON, as winback report --out FILE.json writes it' },
+    success: {
+      status: 200,
+      description: 'the report JSON, as winback report --out FILE.json writes it',
+      schema: LatestReportSchema,
+    },
     errors: [404],
   },
   {

@@ -48,7 +48,8 @@ export class ServeConfigError extends Error {
 /** The API's dependencies on the embedded runtime: its store, its workflow engine, its clock. */
 export function apiDepsFor(rt: Runtime, dataDir?: string): ApiDeps {
   return {
-    ...(dataDir ? { reports: lakeReports(join(dataDir, 'lake'), rt.policy) } : {}),
+    // The runtime's own lake: <data-dir>/lake, or its temporary one when the store is in memory.
+    reports: lakeReports(dataDir ? join(dataDir, 'lake') : rt.lakeDir, rt.policy),
     users: rt.users,
     lake: rt.lake,
     recalls: rt.recalls,

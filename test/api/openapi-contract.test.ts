@@ -147,11 +147,19 @@ describe('live responses match the OpenAPI document', () => {
       { in: 'body', field: 'balanceFen', message: 'must be a whole number of fen' },
     ]);
 
-    expect((await call('GET', '/users/u-away/assessment')).status).toBe(404);
+    // Before the first scan a known user is assessed on the spot (fresh: true); only an unknown one is 404.
+    const early = await call('GET', '/users/u-away/assessment');
+    expect(early.status).toBe(200);
+    expect(early.body.fresh).toBe(true);
+    expect((await call('GET', '/users/nobody/assessment')).status).toBe(404);
     expect((await call('GET', '/users/u-away/assessment?fresh=true')).status).toBe(200);
     expect((await call('GET', '/users/u-away/assessment?fresh=maybe')).status).toBe(400);
     await server.runtime.runDailyScan(AS_OF.toISOString());
     expect((await call('GET', '/users/u-away/assessment')).status).toBe(200);
+    // The scan wrote a day of history into the lake: the report is built from it.
+    const report = await call('GET', '/reports/latest');
+    expect(report.status).toBe(200);
+    expect((report.body as { churnStructure: { users: number } }).churnStructure.users).toBe(2);
 
     const login = { eventId: 'e-1', userId: 'u-keen', type: 'login', at: AS_OF.toISOString() };
     expect((await call('POST', '/events', login)).status).toBe(200);

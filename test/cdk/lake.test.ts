@@ -133,11 +133,21 @@ describe('the lake on AWS', () => {
     expect(lakeGrants('scan-segment')).toEqual([
       { actions: expect.arrayContaining(['s3:PutObject']), resource: 'snapshots/*' },
     ]);
-    expect(lakeGrants('api')).toEqual([
-      { actions: expect.arrayContaining(['s3:PutObject']), resource: 'feedback/*' },
-    ]);
-    for (const grant of [...lakeGrants('scan-segment'), ...lakeGrants('api')])
+    // The API also reads the daily report for GET /reports/latest, and nothing else of the lake.
+    expect(lakeGrants('api')).toEqual(
+      expect.arrayContaining([
+        { actions: expect.arrayContaining(['s3:PutObject']), resource: 'feedback/*' },
+        { actions: expect.arrayContaining(['s3:GetObject*']), resource: 'reports/*' },
+      ]),
+    );
+    expect(lakeGrants('api')).toHaveLength(2);
+    const writes = [...lakeGrants('scan-segment'), ...lakeGrants('api')].filter(
+      (g) => g.resource !== 'reports/*',
+    );
+    for (const grant of writes)
       expect(grant.actions.some((a) => a.startsWith('s3:Get') || a === 's3:DeleteObject*')).toBe(false);
+    const reportRead = lakeGrants('api').find((g) => g.resource === 'reports/*')!;
+    expect(reportRead.actions.some((a) => a.startsWith('s3:Put') || a.startsWith('s3:Delete'))).toBe(false);
     template.hasResourceProperties('AWS::Lambda::Function', {
       Tags: Match.arrayWith([{ Key: 'winback:handler', Value: 'scan-segment' }]),
       Environment: { Variables: Match.objectLike({ LAKE_BUCKET: { Ref: bucketId() } }) },

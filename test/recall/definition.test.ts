@@ -234,6 +234,7 @@ describe('the DailyScan definition', () => {
     expect(tasks.map((t) => t.name).sort()).toEqual([
       'Assess users in the segment',
       'Summarize the run and tell operators',
+      'Write the daily report',
     ]);
     for (const { name, state } of tasks) {
       expect(state.Retry?.[0]?.ErrorEquals, name).toEqual(TRANSIENT_LAMBDA_ERRORS);

@@ -60,6 +60,7 @@ describe('scan summary', () => {
       assessed: 14,
       written: 9,
       invalid: 2,
+      failed: 0,
       byStatus: { active: 7, at_risk: 4, churned: 3 },
       byLevel: { none: 7, low: 2, medium: 2, high: 3 },
       byLifecycle: {
