@@ -4,8 +4,8 @@ import nodeSqlParser from 'node-sql-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type UpliftDraw, uplift } from '../../functions/domain/effectiveness.ts';
 
-// queries/recall-draws.sql on DuckDB over hand-made rows, and parsed as Trino (Athena) SQL.
-const SQL = readFileSync(new URL('../../queries/recall-draws.sql', import.meta.url), 'utf8');
+// queries/effectiveness/recall-draws.sql on DuckDB over hand-made rows, and parsed as Trino (Athena) SQL.
+const SQL = readFileSync(new URL('../../queries/effectiveness/recall-draws.sql', import.meta.url), 'utf8');
 const S = 20_000; // the draws' start day
 
 let instance: DuckDBInstance;
@@ -45,7 +45,7 @@ beforeAll(async () => {
 });
 afterAll(() => instance?.closeSync());
 
-describe('queries/recall-draws.sql', () => {
+describe('queries/effectiveness/recall-draws.sql', () => {
   it('finds the first later login or investment day, the baseline at the start excluded (counted by hand)', () => {
     expect(
       rows.map((r) => [r.recallId, r.returnDayNumber === null ? null : Number(r.returnDayNumber)]),

@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runReportCommand } from '../../local/commands/report.ts';
+import { openStoreDir } from '../../local/store-dir.ts';
 import { snapshot, writeLake } from './fixture-lake.ts';
 
 /** `winback report` as a child process, the way an operator runs it. */
@@ -30,17 +31,24 @@ function winback(args: readonly string[]): Promise<{ code: number | null; stdout
   });
 }
 
+/** A store the way demo, import and serve make one: marked by the product's own store-dir code. */
+function newStore(path: string): void {
+  openStoreDir(path, 'create', 'test').release();
+}
+
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'winback-report-cli-'));
   const days = ['2026-05-01', '2026-05-02', '2026-05-03'];
+  newStore(join(dir, 'data'));
   writeLake(join(dir, 'data', 'lake'), {
     snapshots: days.flatMap((d, i) => [
       snapshot(d, 'a', { status: i === 0 ? 'at_risk' : 'churned', lifecycle: 'novice' }),
       snapshot(d, 'b'),
     ]),
   });
-  mkdirSync(join(dir, 'no-lake'));
+  newStore(join(dir, 'no-lake'));
+  mkdirSync(join(dir, 'not-a-store'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -87,10 +95,21 @@ describe('winback report', () => {
     expect(html).toContain('Scan days 2026-05-02 to 2026-05-02');
   }, 60_000);
 
-  it('says clearly when the data dir has no lake', async () => {
+  it('says clearly when the store has no lake yet', async () => {
     const run = await winback(['report', '--data-dir', join(dir, 'no-lake'), '--out', join(dir, 'x.json')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`no lake in ${join(dir, 'no-lake')}`);
+    expect(existsSync(join(dir, 'x.json'))).toBe(false);
+  }, 60_000);
+
+  it('refuses a folder that is not a store, before looking for a lake', async () => {
+    const empty = join(dir, 'not-a-store');
+    const run = await winback(['report', '--data-dir', empty, '--out', join(dir, 'y.json')]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--data-dir ${empty} is an empty folder, not a store`);
+    expect(run.stderr).not.toContain('no lake');
+    // Refused before anything is written: the folder stays empty, no marker and no lock.
+    expect(readdirSync(empty)).toEqual([]);
   }, 60_000);
 
   it('rejects a bad flag as a usage error (exit 2)', async () => {
