@@ -15,6 +15,8 @@ export interface RecallStepRecord {
 export interface RecallRecord extends RecallStart {
   reasonCodes: string[];
   note?: string;
+  /** An operator's recall: a digest of what the request asked, so its retry is recognised. */
+  requestKey?: string;
   executionArn?: string;
   holdout: boolean;
   plan?: RecallRoutePlan;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type RecallRecord, type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
 import type { Rewards } from '../adapters/rewards.ts';
 import type { RecallRequest } from '../domain/api-schemas.ts';
@@ -35,13 +36,18 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
   if (!item) throw new NotFoundError('user_not_found', 'no user with this id');
   const parsed = parseUserRecord(item);
   if (!parsed.ok) throw new InvalidStoredRecordError(parsed.issues.map((i) => i.field));
-  if (parsed.value.activeRecallId) {
-    const resumed = await resumeUnstarted(parsed.value.activeRecallId, deps);
+  const requestKey = requestKeyOf(req);
+  const lockId = parsed.value.activeRecallId;
+  if (lockId) {
+    const open = await deps.recalls.get(lockId);
+    const resumed = await resumeOpen(open, requestKey, deps);
     if (resumed) {
       const { startedAt, ...started } = resumed;
       return { ...started, firstSendAt: firstSendAfter(startedAt, parsed.value.timeZone, deps) };
     }
-    throw alreadyActive(parsed.value.activeRecallId);
+    // An operator's attempt that locked the user and died before creating the recall is continued
+    // below under its id; anything else open is a conflict.
+    if (open || !lockId.startsWith(MANUAL_PREFIX)) throw alreadyActive(lockId);
   }
   const now = deps.now();
   const at = now.toISOString();
@@ -58,6 +64,8 @@ export async function startManualRecall(req: RecallRequest, deps: RecallApiDeps)
       ...(req.strategy ? { strategy: req.strategy } : {}),
       ...(req.note ? { note: req.note } : {}),
       discriminator: `${at.slice(11, 19).replace(/:/g, '')}${deps.nonce()}`,
+      requestKey,
+      ...(lockId ? { recallId: lockId } : {}),
       respectCooldown: false,
       releaseIfRefused: true,
     },
@@ -81,23 +89,46 @@ function firstSendAfter(at: string, timeZone: string, deps: RecallApiDeps): stri
   return nextSendableTime(at, timeZone, deps.start.policy.recall.quietHours);
 }
 
+/** A manual recall's id (recallIdFor): a lock naming one on a user's record is an operator's. */
+const MANUAL_PREFIX = 'm-';
+
+/** How long after a request its repeat is read as a retry (a client's retries come within minutes). */
+export const MANUAL_RETRY_WINDOW_MS = 15 * 60_000;
+
+/** What the operator asked for, digested: the same body gives the same key. */
+function requestKeyOf(req: RecallRequest): string {
+  const asked = [req.userId, req.reason ?? null, req.strategy ?? null, req.startAt ?? null, req.note ?? null];
+  return createHash('sha256').update(JSON.stringify(asked)).digest('hex').slice(0, 32);
+}
+
 /**
- * The user's open recall is an operator's whose start failed in doubt (no execution noted on it):
- * the retried request starts it under its own name instead of answering 409 for a recall nothing runs.
+ * The user's open recall is an operator's that an earlier attempt left, so the retry answers with
+ * it instead of 409 for a recall the operator was never told about:
+ * - its start failed in doubt (no execution noted on it): started now under its own name;
+ * - it is running, and this is the same request again within MANUAL_RETRY_WINDOW_MS (the attempt
+ *   that started it died, or timed out, before answering): answered with that execution.
+ * Any other request meets the open recall as a conflict.
  */
-async function resumeUnstarted(
-  recallId: string,
+async function resumeOpen(
+  open: RecallRecord | undefined,
+  requestKey: string,
   deps: RecallApiDeps,
 ): Promise<(Omit<RecallStarted, 'firstSendAt'> & { startedAt: string }) | undefined> {
-  const open = await deps.recalls.get(recallId);
-  if (!open || open.outcome || open.executionArn || open.trigger !== 'manual') return undefined;
-  const execution = await deps.start.workflow.start(recallId, recallStartOf(open));
-  await deps.recalls.setExecution(recallId, execution.executionArn);
+  if (!open || open.outcome || open.trigger !== 'manual') return undefined;
+  const { recallId } = open;
+  let executionArn = open.executionArn;
+  if (!executionArn) {
+    executionArn = (await deps.start.workflow.start(recallId, recallStartOf(open))).executionArn;
+    await deps.recalls.setExecution(recallId, executionArn);
+  } else {
+    const age = deps.now().getTime() - Date.parse(open.startedAt);
+    if (open.requestKey !== requestKey || age > MANUAL_RETRY_WINDOW_MS) return undefined;
+  }
   return {
     recallId,
     status: 'resumed',
-    executionArn: execution.executionArn,
-    consoleUrl: deps.start.workflow.consoleUrl(execution.executionArn),
+    executionArn,
+    consoleUrl: deps.start.workflow.consoleUrl(executionArn),
     startedAt: open.startedAt,
   };
 }

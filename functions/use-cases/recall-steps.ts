@@ -267,6 +267,8 @@ async function alreadyTaken(
   const { recallId, channel } = input;
   if (record.status === 'sent') {
     const sentAt = record.sentAt ?? record.claimedAt;
+    // The attempt that sent it may have died before announcing the reward it led with.
+    if (leadsWithReward(input.plan)) await announceReward(input, sentAt, deps);
     return {
       channel,
       result: 'sent',
@@ -276,6 +278,13 @@ async function alreadyTaken(
   }
   // Left `sending` (a crash, or a result that could not be recorded): whether it went out is unknown.
   const detail = 'an earlier attempt may have sent it; not sent again';
+  // It may have been read: a reward it led with is honoured, as the first attempt would have. An
+  // in-app message is in our own inbox, so there it is looked up rather than presumed.
+  if (
+    leadsWithReward(input.plan) &&
+    (CHANNEL_RULES[channel].canBeInDoubt || (await deps.inbox.forRecall(input.userId, recallId)))
+  )
+    await announceReward(input, record.sentAt ?? record.claimedAt, deps);
   if (record.status === 'sending') {
     await deps.ledger.markUnknown(recallId, channel, record.claimedAt, detail);
     await deps.recalls.appendStep(recallId, { step: channel, result: 'unknown', at, detail });
@@ -406,9 +415,13 @@ async function deliver(step: ClearedStep, deps: RecallStepDeps): Promise<Deliver
   }
 }
 
+function leadsWithReward(plan: Pick<PreparedRecall, 'strategies'>): boolean {
+  return plan.strategies[0]?.kind === 'conditional_reward';
+}
+
 /** A message that leads with the conditional reward issues it: from now on an investment may unlock it. */
 async function announceReward(input: SendStepInput, at: string, deps: RecallStepDeps): Promise<void> {
-  if (input.plan.strategies[0]?.kind !== 'conditional_reward') return;
+  if (!leadsWithReward(input.plan)) return;
   await deps.rewards.announce(rewardIdFor(input.recallId), at);
 }
 
@@ -450,12 +463,14 @@ async function recordDelivery(
           detail: delivery.reason,
         });
       } catch (error) {
-        // Left `sending`, which a retry also reads as in doubt: nothing is sent twice either way.
+        // Left `sending`: the task fails so the workflow retries it, and the retry finds the claim,
+        // records the step unknown and sends nothing (Close records any it never reached).
         deps.logger.error('send in doubt but not recorded', {
           recallId,
           step: channel,
           error: (error as Error).name,
         });
+        throw error;
       }
       return {
         channel,
@@ -468,8 +483,9 @@ async function recordDelivery(
     case 'sent':
       break;
   }
-  // The provider has taken the message. If recording that fails, the step stays claimed, so a retry
-  // reads it as in doubt rather than sending again; this attempt knows it was sent.
+  // The provider has taken the message. If recording that fails, the step stays claimed and the task
+  // fails: the workflow's retry reads it as in doubt and records it so, never sending it again (a
+  // `sending` row has no sentAt, so the frequency cap would not count it).
   try {
     await deps.ledger.markSent(recallId, channel, {
       sentAt: at,
@@ -487,6 +503,7 @@ async function recordDelivery(
       step: channel,
       error: (error as Error).name,
     });
+    throw error;
   }
   return { channel, result: 'sent', at, waitUntil: waitAfter(channel, at, user.timeZone, deps.policy) };
 }
@@ -545,7 +562,19 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
   const now = deps.now();
   const closedAt = now.toISOString();
   // A send in doubt counts as sent: the escalation moved on as if it were, and it may have been read.
-  const sent = (await deps.ledger.forRecall(input.recallId))
+  // A step still `sending` is one whose attempt died (or whose retries ran out) before recording
+  // what the provider answered: it is recorded in doubt now, so the ledger never keeps it open.
+  const ledger: MessageRecord[] = [];
+  for (const m of await deps.ledger.forRecall(input.recallId)) {
+    if (m.status !== 'sending') {
+      ledger.push(m);
+      continue;
+    }
+    const detail = 'its outcome was never recorded; not sent again';
+    await deps.ledger.markUnknown(input.recallId, m.step, m.claimedAt, detail);
+    ledger.push({ ...m, status: 'unknown', sentAt: m.sentAt ?? m.claimedAt });
+  }
+  const sent = ledger
     .filter((m) => (m.status === 'sent' || m.status === 'unknown') && m.sentAt)
     .sort((a, b) => a.sentAt!.localeCompare(b.sentAt!));
   let outcome: RecallOutcome;
@@ -561,8 +590,16 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
     winningStep = sent.filter((m) => m.sentAt! <= returnedAt!).at(-1)?.channel;
   } else outcome = sent.length === 0 ? 'skipped' : 'not_returned';
 
-  // A reward whose message never went out is not issued; its amount returns to the day's budget.
-  if (input.plan?.rewardId) await deps.rewards.cancelPending(input.plan.rewardId);
+  // A message that led with the reward went out (its attempt may have died before announcing it):
+  // the reward is issued as of that message. One whose message never went out is not issued, and
+  // its amount returns to the day's budget. The id derives from the recall: the workflow's plan
+  // does not carry it, and a Prepare that died after issuing left no plan at all.
+  // (Close does not read the inbox: an in-app step counts only once recorded sent.)
+  const rewardId = rewardIdFor(input.recallId);
+  const announcing = sent.find((m) => m.status === 'sent' || CHANNEL_RULES[m.channel].canBeInDoubt);
+  if (announcing && input.plan && leadsWithReward(input.plan))
+    await deps.rewards.announce(rewardId, announcing.sentAt!);
+  await deps.rewards.cancelPending(rewardId);
   const firstClose = await deps.recalls.close(input.recallId, {
     outcome,
     closedAt,

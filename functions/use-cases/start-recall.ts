@@ -36,6 +36,13 @@ export interface StartRecallRequest {
   startAt?: RecallChannel;
   strategy?: StrategyKind;
   note?: string;
+  /**
+   * The id an earlier attempt of this request locked the user to before dying, with no episode
+   * created: this attempt continues it, so an attempt still in flight cannot start a second recall.
+   */
+  recallId?: string;
+  /** An operator's request, digested: stored on the episode so a retry of it gets this recall back. */
+  requestKey?: string;
   /** A segment recall's own wording, checked by the API (checkMessageTexts). */
   message?: MessageTexts;
   /** Separates recalls of one user on one day by different triggers (a segment job id, a request). */
@@ -72,7 +79,7 @@ export async function startRecall(
   req: StartRecallRequest,
   deps: StartRecallDeps,
 ): Promise<StartRecallResult> {
-  const recallId = recallIdFor(req.userId, req.trigger, req.at, req.discriminator);
+  const recallId = req.recallId ?? recallIdFor(req.userId, req.trigger, req.at, req.discriminator);
   const cooldownStart = req.respectCooldown ? addDays(req.at, -deps.policy.recall.cooldownDays) : undefined;
   if ((await deps.users.openRecall(req.userId, recallId, cooldownStart)) === 'conflict') {
     const current = await deps.users.get(req.userId);
@@ -97,6 +104,7 @@ export async function startRecall(
     holdout: false,
     steps: [],
     ...(req.note ? { note: req.note } : {}),
+    ...(req.requestKey ? { requestKey: req.requestKey } : {}),
   });
   // If the start fails in doubt, the lock stays: the execution may exist after all (a timeout after
   // the service accepted it), and releasing would let a second recall run beside it. A retry starts

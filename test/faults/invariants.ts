@@ -78,7 +78,10 @@ export async function readRunState(run: ScenarioRecord): Promise<RunState> {
     users,
     recalls,
     ledger: await all<MessageRecord>(rt.tables.Messages),
-    rewards: await all<RewardRecord>(rt.tables.Rewards),
+    // The table also holds each day's budget row (`budget#YYYY-MM-DD`), which is no reward.
+    rewards: (await all<RewardRecord & { kind?: string }>(rt.tables.Rewards)).filter(
+      (r) => r.kind !== 'budget',
+    ),
     deliveries,
   };
 }
@@ -243,10 +246,23 @@ function rewardsOnce(run: ScenarioRecord, state: RunState): string[] {
     if (list.length > 1)
       out.push(`${userId}: ${list.length} open rewards at once (${list.map((r) => r.rewardId).join(', ')})`);
   }
+  // A reward is issued (`open`, then maybe `unlocked`) only when the message leading with it goes
+  // out, or goes out in doubt (docs/faults.md): a push or SMS the ledger records `unknown` may have
+  // reached the user even where the outbox shows none (the attempt died around the provider call).
+  // Before that it is `pending`, and Close cancels one its recall never announced.
   const announced = new Set(state.deliveries.map((d) => d.recallId));
+  for (const m of state.ledger)
+    if (m.status === 'unknown' && m.channel !== 'in_app') announced.add(m.recallId);
   for (const reward of state.rewards) {
-    if (!announced.has(reward.recallId))
-      out.push(`${reward.rewardId}: issued, but no message of ${reward.recallId} announced it`);
+    const issued = reward.status === 'open' || reward.status === 'unlocked';
+    if (issued && !announced.has(reward.recallId))
+      out.push(
+        `${reward.rewardId}: issued (${reward.status}), but no message of ${reward.recallId} announced it${faultsIn(run, reward.recallId)}`,
+      );
+    if (reward.status === 'pending' && state.recalls.get(reward.recallId)?.outcome)
+      out.push(
+        `${reward.rewardId}: still pending after ${reward.recallId} closed${faultsIn(run, reward.recallId, 'recall-close')}`,
+      );
   }
   return out;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RewardRecord } from '../../functions/adapters/rewards.ts';
 import type { RecallStart } from '../../functions/domain/recall.ts';
 import { addDays } from '../../functions/domain/time.ts';
-import { prepareRecall, sendStep } from '../../functions/use-cases/recall-steps.ts';
+import { closeRecall, prepareRecall, sendStep } from '../../functions/use-cases/recall-steps.ts';
 import { recordActivity } from '../../functions/use-cases/record-activity.ts';
 import type { Runtime } from '../../local/runtime.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
@@ -133,5 +133,41 @@ describe('the daily reward budget', () => {
       refused: 1,
     });
     expect(loggedBy(rt).some((l) => l.message === 'reward refused: daily budget spent')).toBe(true);
+  });
+});
+
+describe('rewards of an interrupted escalation', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('a reward never announced is cancelled by Close, from the plan the workflow passes (no rewardId)', async () => {
+    const { rt } = env;
+    await putUsers(rt, lapsedHighValue('w-cancel'));
+    const s = start('w-cancel');
+    const { rewardId, ...plan } = await open(rt, s);
+    expect(rewardId).toBeDefined();
+    await closeRecall(
+      { recallId: s.recallId, userId: 'w-cancel', startedAt: s.startedAt, plan },
+      rt.stepDeps,
+    );
+    expect((await rt.rewards.get(rewardId!))?.status).toBe('cancelled');
+  });
+
+  it('is announced by the retry when the attempt that sent its message died first', async () => {
+    const { rt } = env;
+    await putUsers(rt, lapsedHighValue('w-retry'));
+    const s = start('w-retry');
+    const prepared = await open(rt, s);
+    const input = { recallId: s.recallId, userId: 'w-retry', channel: 'in_app' as const, plan: prepared };
+    const deps = rt.stepDeps;
+    const announce = deps.rewards.announce.bind(deps.rewards);
+    deps.rewards.announce = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ProvisionedThroughputExceededException' });
+    };
+    await expect(sendStep(input, deps)).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
+    deps.rewards.announce = announce;
+    expect((await sendStep(input, deps)).result).toBe('sent');
+    expect((await rt.rewards.get(prepared.rewardId!))?.status).toBe('open');
   });
 });

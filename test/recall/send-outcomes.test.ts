@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RecallChannel } from '../../functions/domain/assessment.ts';
-import { sendStep } from '../../functions/use-cases/recall-steps.ts';
+import { closeRecall, sendStep } from '../../functions/use-cases/recall-steps.ts';
 import type { Runtime } from '../../local/runtime.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 import { loggedBy, outboxItems, putUsers, readRecall, useTestRuntime } from '../support/runtime.ts';
@@ -113,5 +113,68 @@ describe('a definite refusal', () => {
 
     expect(retried.result).not.toBe('sent');
     expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(0);
+  });
+});
+
+describe('a send whose outcome could not be recorded', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('in doubt: the task fails, and its retry records it unknown without sending again', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-doubt-unrecorded', 'sms');
+    const send = deps.sms.send.bind(deps.sms);
+    const markUnknown = deps.ledger.markUnknown.bind(deps.ledger);
+    deps.sms.send = async (phone, text, ref) => {
+      await send(phone, text, ref);
+      throw named('TimeoutError', 'Connection timed out after 3000 ms');
+    };
+    deps.ledger.markUnknown = async () => {
+      throw named('ProvisionedThroughputExceededException', 'throttled');
+    };
+    // Failing is what lets the workflow retry it; answering `unknown` would leave the row `sending`.
+    await expect(sendStep(input, deps)).rejects.toMatchObject({
+      name: 'ProvisionedThroughputExceededException',
+    });
+    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('sending');
+    deps.sms.send = send;
+    deps.ledger.markUnknown = markUnknown;
+    const retried = await sendStep(input, deps);
+
+    expect(retried.result).toBe('unknown');
+    expect((await rt.ledger.get(input.recallId, 'sms'))?.status).toBe('unknown');
+    expect(await outboxItems(rt, { recallId: input.recallId, channel: 'sms' })).toHaveLength(1);
+  });
+
+  it('sent: the retry records it unknown (counted by the frequency cap) and does not send again', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-sent-unrecorded', 'push');
+    const markSent = deps.ledger.markSent.bind(deps.ledger);
+    deps.ledger.markSent = async () => {
+      throw named('TimeoutError', 'Connection timed out after 3000 ms');
+    };
+    await expect(sendStep(input, deps)).rejects.toMatchObject({ name: 'TimeoutError' });
+    deps.ledger.markSent = markSent;
+    const retried = await sendStep(input, deps);
+
+    expect(retried.result).toBe('unknown');
+    const row = await rt.ledger.get(input.recallId, 'push');
+    expect(row).toMatchObject({ status: 'unknown', sentAt: row?.claimedAt });
+    expect(await outboxItems(rt, { recallId: input.recallId, channel: 'push' })).toHaveLength(1);
+  });
+
+  it('left `sending` when the escalation ended: Close records it unknown and counts it', async () => {
+    const { rt } = env;
+    const { deps, input } = await openStep(rt, 'u-close-settles', 'sms');
+    await deps.ledger.claim(input.recallId, 'sms', input.userId, AS_OF.toISOString());
+    const closed = await closeRecall(
+      { recallId: input.recallId, userId: input.userId, startedAt: AS_OF.toISOString() },
+      deps,
+    );
+
+    expect(closed).toMatchObject({ outcome: 'not_returned', messagesSent: 1 });
+    expect(await rt.ledger.get(input.recallId, 'sms')).toMatchObject({
+      status: 'unknown',
+      sentAt: AS_OF.toISOString(),
+    });
   });
 });
