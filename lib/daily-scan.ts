@@ -172,6 +172,8 @@ export class DailyScan extends Construct {
     split.next(everySegment).next(summarize);
     if (props.report) {
       this.reportFunction = this.reportStep(props.report, props);
+      // The digest names where the report will be (the summary only needs the bucket's name).
+      this.summaryFunction.addEnvironment(REPORT_ENV.lakeBucket, props.report.lake.bucket.bucketName);
       const writeReport = retryTransient(
         new LambdaInvoke(this, 'Write the daily report', {
           lambdaFunction: this.reportFunction,

@@ -2,6 +2,7 @@ import { snsClient } from '../adapters/clients.ts';
 import { ENV, requireEnv } from '../adapters/environment.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { type OperatorNotifier, SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
+import { REPORT_ENV, reportKeys } from '../adapters/report-store.ts';
 import { formatTotals, mergeTotals, type ScanTotals } from '../domain/analytics.ts';
 import { scanMetrics } from '../domain/metrics.ts';
 import type { InvalidRecord, ScanSegmentResult } from '../use-cases/scan-segment.ts';
@@ -40,6 +41,11 @@ export interface ScanSummaryDeps {
   logger: WinbackLogger;
   /** Sees the run's totals before the digest goes out, also for a run with failed segments. */
   observe?: (totals: ScanTotals) => void;
+  /**
+   * Where the day's report will be: the report step runs right after the digest (lib/daily-scan.ts),
+   * so the digest can already name its place for operators.
+   */
+  reportLocation?: (day: string) => string;
 }
 
 /** Folds the segments' totals into the run's summary and sends operators the daily digest. */
@@ -68,6 +74,9 @@ export async function scanSummaryHandler(
       )
       .join('; ')}`;
   }
+  if (deps.reportLocation) {
+    digest += `\n\nreport: ${deps.reportLocation(event.asOf.slice(0, 10))} (written right after this digest; GET /reports/latest returns its JSON)`;
+  }
   await deps.notifier.notify({
     kind: 'daily_digest',
     subject: `daily digest ${event.asOf.slice(0, 10)}`,
@@ -84,12 +93,14 @@ export async function scanSummaryHandler(
 
 const tools = powertools('winback-scan-summary');
 let notifier: OperatorNotifier | undefined;
+const lakeBucket = process.env[REPORT_ENV.lakeBucket];
 
 export const handler = observed<ScanSummaryEvent, ScanSummary>(tools).handler(async (event) => {
   notifier ??= new SnsOperatorNotifier(snsClient(), requireEnv(process.env, ENV.operatorTopicArn));
   return scanSummaryHandler(event, {
     notifier,
     logger: tools.logger,
+    ...(lakeBucket ? { reportLocation: (day: string) => `s3://${lakeBucket}/${reportKeys(day).html}` } : {}),
     observe: (totals) =>
       publish(tools.metrics, scanMetrics(totals, event.startedAt ?? event.asOf, new Date().toISOString())),
   });

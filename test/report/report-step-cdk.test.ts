@@ -86,6 +86,13 @@ describe('the daily report step', () => {
     });
   });
 
+  it('tells the summary the lake bucket, so the digest names where the report will be', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Tags: Match.arrayWith([{ Key: 'winback:handler', Value: 'scan-summary' }]),
+      Environment: { Variables: Match.objectLike({ LAKE_BUCKET: { Ref: Match.stringLikeRegexp('^Lake') } }) },
+    });
+  });
+
   it('grants Athena on the workgroup only, Glue on the lake database, and the bucket', () => {
     const policies = template.findResources('AWS::IAM::Policy');
     const statements = Object.values(policies).flatMap(

@@ -120,6 +120,23 @@ describe('scan summary', () => {
     });
   });
 
+  it("names where the day's report will be, when the stack writes one", async () => {
+    const { deps: d, notify } = deps();
+    const summary = await scanSummaryHandler(
+      { asOf: ASOF, segments: [segment(0, totals({ scanned: 1, assessed: 1 }))] },
+      { ...d, reportLocation: (day) => `s3://lake/reports/${day}/report.html` },
+    );
+    const line = `report: s3://lake/reports/${ASOF.slice(0, 10)}/report.html`;
+    expect(summary.digest).toContain(line);
+    expect(notify).toHaveBeenCalledWith(expect.objectContaining({ message: expect.stringContaining(line) }));
+    const { deps: plain } = deps();
+    const without = await scanSummaryHandler(
+      { asOf: ASOF, segments: [segment(0, totals({ scanned: 1, assessed: 1 }))] },
+      plain,
+    );
+    expect(without.digest).not.toContain('report:');
+  });
+
   it('has no invalid-records section when every record was valid', async () => {
     const { deps: d } = deps();
     const summary = await scanSummaryHandler(
