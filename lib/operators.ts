@@ -1,5 +1,5 @@
 import { Stack, Tags } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
@@ -46,32 +46,32 @@ export class Operators extends Construct {
    * not assessed).
    */
   alarmOnFailedExecutions(id: string, workflow: string, stateMachine: IStateMachine): Alarm {
-    const timedOut = new Alarm(this, `${id}TimedOut`, {
-      alarmDescription: `An execution of the ${workflow} workflow timed out: open it in the Step Functions console`,
-      metric: stateMachine.metricTimedOut({ statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    timedOut.addAlarmAction(new SnsAction(this.topic));
-    const alarm = new Alarm(this, id, {
-      alarmDescription: `An execution of the ${workflow} workflow failed: open it in the Step Functions console`,
-      metric: stateMachine.metricFailed({ statistic: 'Sum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    alarm.addAlarmAction(new SnsAction(this.topic));
-    return alarm;
+    this.pageOnAny(
+      `${id}TimedOut`,
+      `An execution of the ${workflow} workflow timed out: open it in the Step Functions console`,
+      stateMachine.metricTimedOut({ statistic: 'Sum' }),
+    );
+    return this.pageOnAny(
+      id,
+      `An execution of the ${workflow} workflow failed: open it in the Step Functions console`,
+      stateMachine.metricFailed({ statistic: 'Sum' }),
+    );
   }
 
   /** A message in a dead-letter queue is work that failed after every retry: a human decides what to redo. */
   alarmOnDeadLetters(id: string, what: string, queue: IQueue): Alarm {
+    return this.pageOnAny(
+      id,
+      `${what}: read the message in the dead-letter queue ${queue.queueName}, redo the work, then delete it`,
+      queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
+    );
+  }
+
+  /** One occurrence is enough to page: each of these is work that did not happen. */
+  private pageOnAny(id: string, description: string, metric: IMetric): Alarm {
     const alarm = new Alarm(this, id, {
-      alarmDescription: `${what}: read the message in the dead-letter queue ${queue.queueName}, redo the work, then delete it`,
-      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
+      alarmDescription: description,
+      metric,
       threshold: 1,
       evaluationPeriods: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
