@@ -1,3 +1,4 @@
+import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PinpointClient } from '@aws-sdk/client-pinpoint';
 import { PinpointSMSVoiceV2Client } from '@aws-sdk/client-pinpoint-sms-voice-v2';
@@ -62,4 +63,12 @@ let s3: S3Client | undefined;
 export function s3Client(): S3Client {
   s3 ??= new S3Client({ maxAttempts: 5, retryMode: 'adaptive' });
   return s3;
+}
+
+let athena: AthenaClient | undefined;
+
+/** Starting, polling and reading queries are all safe to repeat, so the SDK's adaptive retries apply. */
+export function athenaClient(): AthenaClient {
+  athena ??= new AthenaClient({ maxAttempts: 5, retryMode: 'adaptive' });
+  return athena;
 }

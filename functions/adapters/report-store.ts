@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ENV } from './environment.ts';
 
 /**
  * Where the daily report goes: `reports/<day>/report.html`, `reports/<day>/report.json` and
@@ -97,7 +98,8 @@ export class LocalReportStore implements ReportStore {
 
 /** Environment of the report function (set by lib/daily-scan.ts) and of the API's report route. */
 export const REPORT_ENV = {
-  lakeBucket: 'LAKE_BUCKET',
+  /** The same variable the lake writers read (ENV.lakeBucket): one bucket holds history and reports. */
+  lakeBucket: ENV.lakeBucket,
   workgroup: 'LAKE_WORKGROUP',
   database: 'LAKE_DATABASE',
   locale: 'REPORT_LOCALE',

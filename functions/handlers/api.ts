@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { S3Client } from '@aws-sdk/client-s3';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpEventNormalizer from '@middy/http-event-normalizer';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
@@ -13,7 +12,7 @@ import { JobRepository } from '../adapters/job-repository.ts';
 import { type LakeWriter, S3LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
-import { REPORT_ENV, S3ReportStore } from '../adapters/report-store.ts';
+import { S3ReportStore } from '../adapters/report-store.ts';
 import { Rewards } from '../adapters/rewards.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
 import { StepFunctionsStarter } from '../adapters/workflow-starter.ts';
@@ -174,16 +173,15 @@ export function apiDepsFromEnv(env: Environment, logger: WinbackLogger): ApiDeps
     logger,
     now,
     ...lakeFromEnv(env),
-    ...(env[REPORT_ENV.lakeBucket]
-      ? { reports: new S3ReportStore(new S3Client({}), env[REPORT_ENV.lakeBucket] as string) }
-      : {}),
   };
 }
 
-/** Feedback history goes to the lake bucket when the stack names one. */
-function lakeFromEnv(env: Environment): Pick<ApiDeps, 'lake'> {
+/** The lake bucket, when the stack names one: feedback history is written there, GET /reports/latest reads there. */
+function lakeFromEnv(env: Environment): Pick<ApiDeps, 'lake' | 'reports'> {
   const bucket = env[ENV.lakeBucket];
-  return bucket ? { lake: new S3LakeWriter(s3Client(), bucket) } : {};
+  return bucket
+    ? { lake: new S3LakeWriter(s3Client(), bucket), reports: new S3ReportStore(s3Client(), bucket) }
+    : {};
 }
 
 const tools = powertools('winback-api');

@@ -1,10 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AthenaClient } from '@aws-sdk/client-athena';
-import { S3Client } from '@aws-sdk/client-s3';
 import middy from '@middy/core';
-import { snsClient } from '../adapters/clients.ts';
+import { athenaClient, s3Client, snsClient } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { AthenaLakeRunner, loadQueries } from '../adapters/lake-query.ts';
 import { createLogger } from '../adapters/logger.ts';
@@ -36,12 +34,12 @@ function depsFromEnv(env: NodeJS.ProcessEnv): DailyReportDeps {
     throw new RangeError(`${REPORT_ENV.locale} must be zh-CN or en, got "${locale}"`);
   return {
     runner: new AthenaLakeRunner(
-      new AthenaClient({}),
+      athenaClient(),
       requireEnv(env, REPORT_ENV.workgroup),
       requireEnv(env, REPORT_ENV.database),
     ),
     queries: loadQueries(queryDir(), REPORT_QUERIES),
-    store: new S3ReportStore(new S3Client({}), requireEnv(env, REPORT_ENV.lakeBucket)),
+    store: new S3ReportStore(s3Client(), requireEnv(env, REPORT_ENV.lakeBucket)),
     notifier: new SnsOperatorNotifier(snsClient(), requireEnv(env, ENV.operatorTopicArn)),
     policy,
     horizonDays: Number(env[REPORT_ENV.horizonDays] || 30),
