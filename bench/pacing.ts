@@ -4,6 +4,7 @@ import { type AllowedHours, epochSecond, firstAllowedSecond, SlotBook } from '..
 import { DEFAULT_POLICY, type Policy } from '../functions/domain/policy.ts';
 import { waitHoursAfter } from '../functions/domain/recall.ts';
 import { addHours, isQuietTime, nextSendableTime } from '../functions/domain/time.ts';
+import { mulberry32 } from '../local/seed.ts';
 
 /**
  * A simulation of the thundering herd: 200,000 recalls, most started by the 09:00 daily scan (at
@@ -38,18 +39,6 @@ const SCAN_START = Date.parse('2026-11-24T01:00:00Z');
 /** 22:30 the same evening: an operator recalls a segment; everything is held to 08:00. */
 const SEGMENT_START = Date.parse('2026-11-24T14:30:00Z');
 const ZONES = ['Asia/Shanghai', 'Asia/Hong_Kong', 'Europe/London', 'America/Los_Angeles'];
-
-/** Deterministic (mulberry32), so two runs give the same figures. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 interface Recall {
   timeZone: string;
@@ -119,7 +108,8 @@ interface Run {
 function simulate(total: number, policy: Policy, seed: number, pace: boolean): Run {
   const quiet = policy.recall.quietHours;
   const rates = policy.recall.sendRatePerSecond;
-  const rnd = random(seed);
+  // Deterministic, so two runs give the same figures.
+  const rnd = mulberry32(seed);
   const allowed = (channel: RecallChannel, timeZone: string): AllowedHours =>
     channel === 'in_app' ? { timeZone } : { timeZone, quiet };
 

@@ -3,6 +3,7 @@ import { type DynamoDBClient, ProvisionedThroughputExceededException } from '@aw
 import type { DeliveryRef } from '../functions/adapters/delivery.ts';
 import type { StartedExecution, WorkflowStarter } from '../functions/adapters/workflow-starter.ts';
 import type { LocalOutbox } from './outbox.ts';
+import { mulberry32 } from './seed.ts';
 import type { LocalTask } from './workflow-engine.ts';
 
 /**
@@ -135,14 +136,7 @@ export class FaultPlan {
 
   /** A sequential PRNG on the seed (mulberry32), for drivers that generate a scenario up front. */
   random(stream: string): () => number {
-    let a = (hashUnit(this.seed, `stream|${stream}`) * 0x1_0000_0000) >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    return mulberry32(hashUnit(this.seed, `stream|${stream}`) * 0x1_0000_0000);
   }
 
   count(kind: FaultKind, scope = '', detail = ''): void {

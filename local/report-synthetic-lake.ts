@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { dayNumberOf, dayOfNumber } from '../functions/domain/report.ts';
+import { mulberry32 } from './seed.ts';
 
 /**
  * A synthetic lake written straight in the lake contract's format, for the report's browser test
@@ -30,20 +31,9 @@ const CHANNEL_RISK = [0.8, 0.6, 0.3, 0.2, 0.5];
 const REASONS = ['economic', 'frustrated', 'policy', 'natural', 'other'] as const;
 const ISSUES = ['app_lag', 'low_yield', 'slow_support'] as const;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function writeSyntheticLake(options: SyntheticLakeOptions): { rows: number } {
   const n = options.users;
-  const rand = prng(options.seed ?? 7);
+  const rand = mulberry32(options.seed ?? 7);
   const first = dayNumberOf(options.start);
   const perPart = options.usersPerPart ?? 25_000;
 
