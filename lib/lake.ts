@@ -37,7 +37,36 @@ const FEEDBACK_COLUMNS: CfnTable.ColumnProperty[] = [
   { name: 'at', type: 'string' },
 ];
 
-export const LAKE_TABLES = ['snapshots', 'feedback'] as const;
+/** One row per recall or holdout draw (functions/domain/effectiveness.ts RecallOutcomeRow); `day` is its start day. */
+const RECALL_COLUMNS: CfnTable.ColumnProperty[] = [
+  { name: 'recallid', type: 'string' },
+  { name: 'userid', type: 'string' },
+  { name: 'trigger', type: 'string' },
+  { name: 'startedday', type: 'string' },
+  { name: 'starteddaynumber', type: 'int' },
+  { name: 'closedday', type: 'string' },
+  { name: 'closeddaynumber', type: 'int' },
+  { name: 'outcome', type: 'string' },
+  { name: 'winningstep', type: 'string' },
+  { name: 'holdout', type: 'boolean' },
+  { name: 'level', type: 'string' },
+  { name: 'lifecycle', type: 'string' },
+  { name: 'channel', type: 'string' },
+  { name: 'strategies', type: 'array<string>' },
+  { name: 'strategy', type: 'string' },
+  { name: 'stepssent', type: 'array<string>' },
+  { name: 'smscount', type: 'int' },
+  { name: 'pushcount', type: 'int' },
+  { name: 'inappcount', type: 'int' },
+  { name: 'smsdaynumber', type: 'int' },
+  { name: 'smsskipped', type: 'boolean' },
+  { name: 'rewardfen', type: 'bigint' },
+  { name: 'rewardunlocked', type: 'boolean' },
+  { name: 'reinvestedfen', type: 'bigint' },
+  { name: 'relapsedwithin30days', type: 'boolean' },
+];
+
+export const LAKE_TABLES = ['snapshots', 'feedback', 'recalls'] as const;
 export const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
 export interface LakeProps {
@@ -145,6 +174,7 @@ export class Lake extends Construct {
     this.tables = {
       snapshots: table('snapshots', SNAPSHOT_COLUMNS),
       feedback: table('feedback', FEEDBACK_COLUMNS),
+      recalls: table('recalls', RECALL_COLUMNS),
     };
 
     this.workgroupName = `${stack.stackName}-lake`;
@@ -170,6 +200,17 @@ export class Lake extends Construct {
   bindSnapshotWriter(fn: IFunction & { addEnvironment(key: string, value: string): unknown }): void {
     fn.addEnvironment(ENV.lakeBucket, this.bucket.bucketName);
     this.bucket.grantPut(fn, 'snapshots/*');
+  }
+
+  /** Prepare and Close keep each recall's outcome row: put to `recalls/` and nothing else. */
+  bindRecallOutcomeWriter(fn: IFunction & { addEnvironment(key: string, value: string): unknown }): void {
+    fn.addEnvironment(ENV.lakeBucket, this.bucket.bucketName);
+    this.bucket.grantPut(fn, 'recalls/*');
+  }
+
+  /** Prepare reads the last report's SMS-step figures (`recall.skipSmsWithoutUplift`). */
+  grantLatestReportRead(fn: IFunction): void {
+    this.bucket.grantRead(fn, 'reports/latest.json');
   }
 
   /** The API keeps each feedback answer: put to `feedback/` and nothing else. */

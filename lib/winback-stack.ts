@@ -118,6 +118,9 @@ export class WinbackStack extends Stack {
 
     this.lake.bindSnapshotWriter(this.dailyScan.scanFunction);
     this.lake.bindFeedbackWriter(this.api.handler);
+    this.lake.bindRecallOutcomeWriter(this.recallWorkflow.prepareFunction);
+    this.lake.bindRecallOutcomeWriter(this.recallWorkflow.closeFunction);
+    this.lake.grantLatestReportRead(this.recallWorkflow.prepareFunction);
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);
     this.operators.alarmOnFailedExecutions('RecallFailed', 'Recall', this.recallWorkflow.stateMachine);

@@ -8,9 +8,11 @@ import { type LakeWriter, LocalLakeWriter } from '../functions/adapters/lake.ts'
 import { createQuietLogger, type WinbackLogger } from '../functions/adapters/logger.ts';
 import { MessageLedger } from '../functions/adapters/message-ledger.ts';
 import { RecallRepository, recallStartOf } from '../functions/adapters/recall-repository.ts';
+import { LocalReportStore, smsStepFiguresFrom } from '../functions/adapters/report-store.ts';
 import { Rewards } from '../functions/adapters/rewards.ts';
 import { UserRepository } from '../functions/adapters/user-repository.ts';
 import type { StartedExecution, WorkflowStarter } from '../functions/adapters/workflow-starter.ts';
+import type { SmsStepRow } from '../functions/domain/effectiveness.ts';
 import type { Policy } from '../functions/domain/policy.ts';
 import { parsePolicy } from '../functions/domain/policy.ts';
 import { prepareHandler } from '../functions/handlers/recall-prepare.ts';
@@ -188,7 +190,18 @@ export class Runtime {
       policy: this.policy,
       logger: this.logger,
       now: () => this.clock.now(),
+      lake: this.lake,
+      smsStepFigures: this.smsStepFigures,
     };
+  }
+
+  /** The last report's SMS-step figures, re-read at most hourly in simulated time. */
+  private smsStepFiguresCache: (() => Promise<readonly SmsStepRow[] | undefined>) | undefined;
+  private get smsStepFigures(): () => Promise<readonly SmsStepRow[] | undefined> {
+    this.smsStepFiguresCache ??= smsStepFiguresFrom(new LocalReportStore(this.lakeDir), 60 * 60 * 1000, () =>
+      this.clock.now().getTime(),
+    );
+    return this.smsStepFiguresCache;
   }
 
   get startDeps(): StartRecallDeps {

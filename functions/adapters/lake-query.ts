@@ -18,7 +18,7 @@ export type QueryParams = Readonly<Record<string, number | string>>;
 
 export type QueryRow = Record<string, unknown>;
 
-/** Runs one report query over the lake tables `snapshots` and `feedback` (see docs/reports.md). */
+/** Runs one report query over the lake tables `snapshots`, `feedback` and `recalls` (see docs/reports.md). */
 export interface LakeQueryRunner {
   run(sql: string, params?: QueryParams): Promise<QueryRow[]>;
   close(): Promise<void>;
@@ -91,6 +91,43 @@ const FEEDBACK_COLUMNS: Record<string, string> = {
   at: 'VARCHAR',
 };
 
+/** One row per recall or holdout draw, as Prepare starts it and Close closes it (effectiveness.ts). */
+const RECALL_COLUMNS: Record<string, string> = {
+  day: 'VARCHAR',
+  recallId: 'VARCHAR',
+  userId: 'VARCHAR',
+  trigger: 'VARCHAR',
+  startedDay: 'VARCHAR',
+  startedDayNumber: 'INTEGER',
+  closedDay: 'VARCHAR',
+  closedDayNumber: 'INTEGER',
+  outcome: 'VARCHAR',
+  winningStep: 'VARCHAR',
+  holdout: 'BOOLEAN',
+  level: 'VARCHAR',
+  lifecycle: 'VARCHAR',
+  channel: 'VARCHAR',
+  strategies: 'VARCHAR[]',
+  strategy: 'VARCHAR',
+  stepsSent: 'VARCHAR[]',
+  smsCount: 'INTEGER',
+  pushCount: 'INTEGER',
+  inAppCount: 'INTEGER',
+  smsDayNumber: 'INTEGER',
+  smsSkipped: 'BOOLEAN',
+  rewardFen: 'BIGINT',
+  rewardUnlocked: 'BOOLEAN',
+  reinvestedFen: 'BIGINT',
+  relapsedWithin30Days: 'BOOLEAN',
+};
+
+export const LAKE_COLUMNS = {
+  snapshots: SNAPSHOT_COLUMNS,
+  feedback: FEEDBACK_COLUMNS,
+  recalls: RECALL_COLUMNS,
+} as const;
+export type QueryTable = keyof typeof LAKE_COLUMNS;
+
 const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
 function hasParts(tableDir: string): boolean {
@@ -104,12 +141,8 @@ function hasParts(tableDir: string): boolean {
  * `CREATE VIEW` for one lake table (or `CREATE TABLE`, which reads the files once); with no files
  * yet, an empty relation of the same columns.
  */
-export function lakeViewSql(
-  rootDir: string,
-  table: 'snapshots' | 'feedback',
-  kind: 'VIEW' | 'TABLE' = 'VIEW',
-): string {
-  const columns = table === 'snapshots' ? SNAPSHOT_COLUMNS : FEEDBACK_COLUMNS;
+export function lakeViewSql(rootDir: string, table: QueryTable, kind: 'VIEW' | 'TABLE' = 'VIEW'): string {
+  const columns = LAKE_COLUMNS[table];
   const dir = join(rootDir, table);
   if (!hasParts(dir)) {
     const typed = Object.entries(columns)
@@ -189,8 +222,8 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
     const connection = await this.instance.connect();
     this.connection = connection;
     const kind = this.options.materialize ? 'TABLE' : 'VIEW';
-    await connection.run(lakeViewSql(this.rootDir, 'snapshots', kind));
-    await connection.run(lakeViewSql(this.rootDir, 'feedback', kind));
+    for (const table of Object.keys(LAKE_COLUMNS) as QueryTable[])
+      await connection.run(lakeViewSql(this.rootDir, table, kind));
     return connection;
   }
 

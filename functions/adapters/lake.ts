@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { constants, gzip, gzipSync } from 'node:zlib';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 
-export type LakeTable = 'snapshots' | 'feedback';
+export type LakeTable = 'snapshots' | 'feedback' | 'recalls';
 
 /**
  * Appends history to the lake: one object per writer unit (a scan page, a backfill chunk, a feedback

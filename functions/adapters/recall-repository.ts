@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RecallChannel } from '../domain/assessment.ts';
 import type { RecallOutcome, RecallRoutePlan, RecallStart } from '../domain/recall.ts';
+import type { LifecycleStage } from '../domain/user.ts';
 import { getMany, putIfAbsent, queryAll, scanAll } from './dynamo.ts';
 
 export interface RecallStepRecord {
@@ -22,12 +23,33 @@ export interface RecallRecord extends RecallStart {
   plan?: RecallRoutePlan;
   steps: RecallStepRecord[];
   rewardId?: string;
+  /** Who the user was when Prepare ran: the outcome row reports the recall in the segment it started in. */
+  segment?: RecallSegment;
+  /** Prepare's decision on the SMS step (`recall.skipSmsWithoutUplift`), with the figures it rested on. */
+  smsDecision?: RecallSmsDecision;
   closedAt?: string;
   outcome?: RecallOutcome;
   returnedAt?: string;
   returnedBy?: string;
   winningStep?: RecallChannel;
   error?: string;
+}
+
+export interface RecallSegment {
+  lifecycle: LifecycleStage;
+  /** Acquisition channel. */
+  channel: string;
+  /** The user's investment total at the start, so Close can tell what was invested during the recall. */
+  totalInvestedFenAtStart: number;
+}
+
+export interface RecallSmsDecision {
+  skipSms: boolean;
+  reason: string;
+  upliftPoints: number | null;
+  ci95: { low: number; high: number } | null;
+  recalledN: number;
+  holdoutN: number;
 }
 
 /** The execution input an episode was (or should have been) started with: ids and codes only. */
@@ -79,16 +101,35 @@ export class RecallRepository {
     );
   }
 
-  async setPlan(recallId: string, plan: RecallRoutePlan, holdout: boolean, rewardId?: string): Promise<void> {
+  async setPlan(
+    recallId: string,
+    plan: RecallRoutePlan,
+    holdout: boolean,
+    rewardId?: string,
+    facts: { segment?: RecallSegment; smsDecision?: RecallSmsDecision } = {},
+  ): Promise<void> {
+    const sets = ['#plan = :p', 'holdout = :h'];
+    const values: Record<string, unknown> = { ':p': plan, ':h': holdout };
+    if (rewardId) {
+      sets.push('rewardId = :r');
+      values[':r'] = rewardId;
+    }
+    if (facts.segment) {
+      sets.push('#segment = :s');
+      values[':s'] = facts.segment;
+    }
+    if (facts.smsDecision) {
+      sets.push('smsDecision = :d');
+      values[':d'] = facts.smsDecision;
+    }
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: { recallId },
-        UpdateExpression: rewardId
-          ? 'SET #plan = :p, holdout = :h, rewardId = :r'
-          : 'SET #plan = :p, holdout = :h',
-        ExpressionAttributeNames: { '#plan': 'plan' },
-        ExpressionAttributeValues: { ':p': plan, ':h': holdout, ...(rewardId ? { ':r': rewardId } : {}) },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        // Both are DynamoDB reserved words.
+        ExpressionAttributeNames: { '#plan': 'plan', ...(facts.segment ? { '#segment': 'segment' } : {}) },
+        ExpressionAttributeValues: values,
       }),
     );
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SmsStepRow } from '../domain/effectiveness.ts';
 import { ENV } from './environment.ts';
 
 /**
@@ -105,3 +106,32 @@ export const REPORT_ENV = {
   locale: 'REPORT_LOCALE',
   horizonDays: 'REPORT_HORIZON_DAYS',
 } as const;
+
+/**
+ * The last report's SMS-step figures (`recalls.smsStep` of latest.json), read at most once per
+ * `maxAgeMs` per container: Prepare asks on every recall, the figures change once a day. A missing
+ * or unreadable report gives undefined, which keeps the SMS step (nothing is skipped without figures).
+ */
+export function smsStepFiguresFrom(
+  store: Pick<ReportStore, 'latest'>,
+  maxAgeMs = 60 * 60 * 1000,
+  clock: () => number = Date.now,
+): () => Promise<readonly SmsStepRow[] | undefined> {
+  let cached: { at: number; rows: readonly SmsStepRow[] | undefined } | undefined;
+  return async () => {
+    if (cached && clock() - cached.at < maxAgeMs) return cached.rows;
+    let rows: readonly SmsStepRow[] | undefined;
+    try {
+      const text = await store.latest();
+      const smsStep =
+        text === undefined
+          ? undefined
+          : (JSON.parse(text) as { recalls?: { smsStep?: unknown } }).recalls?.smsStep;
+      rows = Array.isArray(smsStep) ? (smsStep as SmsStepRow[]) : undefined;
+    } catch {
+      rows = undefined;
+    }
+    cached = { at: clock(), rows };
+    return rows;
+  };
+}

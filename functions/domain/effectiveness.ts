@@ -25,6 +25,8 @@ const TRIGGER_NAMES: Record<RecallTrigger, OutcomeTrigger> = {
 
 /** One row per closed recall or holdout draw (lake table `recalls`, camelCase keys, PII-free). */
 export interface RecallOutcomeRow {
+  /** The lake partition (`day=`): the start day, so Athena prunes a report window's recalls like its snapshots. */
+  day: string;
   recallId: string;
   userId: string;
   trigger: OutcomeTrigger;
@@ -43,6 +45,11 @@ export interface RecallOutcomeRow {
   channel: string;
   /** Strategy kinds of the plan, the one the messages used first. */
   strategies: StrategyKind[];
+  /**
+   * The lead strategy (`strategies[0]`, `reminder` for a plan without one) as a plain column: the
+   * queries then need no array indexing, which the two engines spell differently.
+   */
+  strategy: string;
   /** Channels actually sent, in the order sent. */
   stepsSent: RecallChannel[];
   smsCount: number;
@@ -50,6 +57,8 @@ export interface RecallOutcomeRow {
   inAppCount: number;
   /** The day number the SMS went out (null without one), for the SMS step's own uplift. */
   smsDayNumber: number | null;
+  /** `recall.skipSmsWithoutUplift` took the SMS step out of this recall's plan. */
+  smsSkipped: boolean;
   /** The conditional reward offered (0 without one); paid only when `rewardUnlocked`. */
   rewardFen: number;
   rewardUnlocked: boolean;
@@ -71,6 +80,8 @@ export interface RecallFacts {
   closedAt?: string;
   outcome?: RecallOutcome;
   winningStep?: RecallChannel;
+  /** Prepare's SMS decision (adapters/recall-repository.ts records it with the plan). */
+  smsDecision?: { skipSms: boolean };
 }
 
 /** A ledger entry (MessageRecord in adapters/message-ledger.ts): only `sent` ones count. */
@@ -113,6 +124,7 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
   const startedDay = dayIn(recall.startedAt, timeZone);
   const closedDay = recall.closedAt ? dayIn(recall.closedAt, timeZone) : null;
   return {
+    day: startedDay,
     recallId: recall.recallId,
     userId: recall.userId,
     trigger: TRIGGER_NAMES[recall.trigger],
@@ -127,11 +139,13 @@ export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
     lifecycle: input.user.lifecycle,
     channel: input.user.channel,
     strategies: (recall.plan?.strategies ?? []).map((s) => s.kind),
+    strategy: recall.plan?.strategies[0]?.kind ?? 'reminder',
     stepsSent: sent.map((m) => m.channel),
     smsCount: countOf('sms'),
     pushCount: countOf('push'),
     inAppCount: countOf('in_app'),
     smsDayNumber: smsAt ? dayNumberOf(dayIn(smsAt, timeZone)) : null,
+    smsSkipped: recall.smsDecision?.skipSms === true,
     rewardFen:
       input.reward?.status === 'open' || input.reward?.status === 'unlocked' ? input.reward.amountFen : 0,
     rewardUnlocked: input.reward?.status === 'unlocked',
@@ -555,4 +569,242 @@ export function formatUplift(f: UpliftFigures, minSamplePerArm: number): string 
   if (f.upliftPoints === null || f.ci95 === null)
     return `uplift: ${NOT_ENOUGH_DATA} (${arms}; ${minSamplePerArm} matured per arm needed)`;
   return `uplift ${signed(f.upliftPoints)} points (95% CI ${signed(f.ci95.low)} to ${signed(f.ci95.high)}; ${arms})`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report's `recalls` section
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * One row of queries/recall-draws.sql: the outcome row's columns plus what the snapshots add (the
+ * day the user came back, and the relapse the lake row cannot know when the recall closes).
+ */
+export interface RecallDrawRow {
+  recallId: string;
+  trigger: OutcomeTrigger;
+  holdout: boolean;
+  startedDayNumber: number;
+  closedDayNumber: number | null;
+  outcome: RecallOutcome | null;
+  winningStep: RecallChannel | null;
+  level: string;
+  lifecycle: string;
+  channel: string;
+  strategy: string;
+  smsCount: number;
+  pushCount: number;
+  inAppCount: number;
+  smsDayNumber: number | null;
+  smsSkipped: boolean;
+  rewardFen: number;
+  rewardUnlocked: boolean;
+  reinvestedFen: number;
+  returnDayNumber: number | null;
+  /** From the snapshots: at risk or churned again within 30 days of coming back; null while unknown. */
+  relapsedWithin30Days: boolean | null;
+}
+
+export interface RecallFunnel {
+  /** Recalls and holdout draws started in the window (manual ones included). */
+  started: number;
+  /** Recalls that sent each step at least once. */
+  sent: { inApp: number; push: number; sms: number };
+  returned: { total: number; inApp: number; push: number; sms: number; withoutMessage: number };
+  notReturned: number;
+  /** Closed without a message (no channel, not at risk any more, user gone); holdout draws are counted apart. */
+  skipped: number;
+  failed: number;
+  holdout: number;
+  stillRunning: number;
+  /** Recalls whose SMS step `recall.skipSmsWithoutUplift` skipped. */
+  smsSkippedForNoUplift: number;
+}
+
+export type RecallUplift = UpliftFigures & {
+  windowDays: number;
+  minSamplePerArm: number;
+  byStrategy: UpliftRow[];
+  byLifecycle: UpliftRow[];
+  byLevel: UpliftRow[];
+  byChannel: UpliftRow[];
+  byTrigger: UpliftRow[];
+};
+
+/** The SMS step's uplift in one (lifecycle, level) segment, and what `recall.skipSmsWithoutUplift` decides from it. */
+export type SmsStepRow = {
+  lifecycle: string;
+  level: string;
+  skipSms: boolean;
+  reason: SmsSkipReason;
+} & UpliftFigures;
+
+export interface RecallsSection {
+  funnel: RecallFunnel;
+  uplift: RecallUplift;
+  cost: RecallCost & {
+    unitPricesFen: { sms: number; push: number; inApp: number; per1000Transitions: number };
+    /** Cost of the matured recalled draws the uplift counts, over the returns they added. */
+    maturedRecalledCostFen: number;
+    costPerIncrementalReturnFen: number | null;
+    rewardRoi: number | null;
+  };
+  costPerIncrementalReturnFen: number | null;
+  rewardRoi: number | null;
+  relapse: {
+    returned: number;
+    relapsed: number;
+    relapseRate: number | null;
+    byWinningStep: RelapseRow[];
+    byStrategy: RelapseRow[];
+  };
+  smsStep: SmsStepRow[];
+  /** The day before the report day: recalls that closed with the user back, for the digest. */
+  yesterday: { dayNumber: number; returned: number };
+}
+
+const COMPARABLE = (t: OutcomeTrigger) => COMPARABLE_TRIGGERS.includes(t);
+
+function drawOfRow(r: RecallDrawRow): SmsStepDraw {
+  return {
+    holdout: r.holdout,
+    trigger: r.trigger,
+    startedDayNumber: r.startedDayNumber,
+    returnDayNumber: r.returnDayNumber,
+    strategy: r.strategy,
+    lifecycle: r.lifecycle,
+    level: r.level,
+    channel: r.channel,
+    smsDayNumber: r.smsDayNumber,
+  };
+}
+
+const outcomeRowOf = (r: RecallDrawRow) => ({
+  ...r,
+  strategies: [r.strategy] as StrategyKind[],
+  stepsSent: [
+    ...Array<RecallChannel>(r.inAppCount).fill('in_app'),
+    ...Array<RecallChannel>(r.pushCount).fill('push'),
+    ...Array<RecallChannel>(r.smsCount).fill('sms'),
+  ],
+});
+
+/**
+ * Every figure of the report's `recalls` section from the draws started in the window, as of the
+ * report day. Pure: the caller ran the query.
+ */
+export function recallsSection(
+  rows: readonly RecallDrawRow[],
+  policy: Policy,
+  asOfDay: string,
+): RecallsSection {
+  const options = upliftOptions(policy, asOfDay);
+  const funnel: RecallFunnel = {
+    started: rows.length,
+    sent: { inApp: 0, push: 0, sms: 0 },
+    returned: { total: 0, inApp: 0, push: 0, sms: 0, withoutMessage: 0 },
+    notReturned: 0,
+    skipped: 0,
+    failed: 0,
+    holdout: 0,
+    stillRunning: 0,
+    smsSkippedForNoUplift: 0,
+  };
+  for (const r of rows) {
+    if (r.inAppCount > 0) funnel.sent.inApp++;
+    if (r.pushCount > 0) funnel.sent.push++;
+    if (r.smsCount > 0) funnel.sent.sms++;
+    if (r.smsSkipped) funnel.smsSkippedForNoUplift++;
+    if (r.holdout) funnel.holdout++;
+    else if (r.outcome === null) funnel.stillRunning++;
+    else if (r.outcome === 'returned') {
+      funnel.returned.total++;
+      const step = r.winningStep;
+      if (step === 'in_app') funnel.returned.inApp++;
+      else if (step === 'push') funnel.returned.push++;
+      else if (step === 'sms') funnel.returned.sms++;
+      else funnel.returned.withoutMessage++;
+    } else if (r.outcome === 'not_returned') funnel.notReturned++;
+    else if (r.outcome === 'failed') funnel.failed++;
+    else funnel.skipped++;
+  }
+
+  const draws = rows.map(drawOfRow);
+  const overall = uplift(draws, options);
+  const upliftSection: RecallUplift = {
+    ...overall,
+    windowDays: options.windowDays,
+    minSamplePerArm: options.minSamplePerArm,
+    byStrategy: upliftBy(draws, 'strategy', options),
+    byLifecycle: upliftBy(draws, 'lifecycle', options),
+    byLevel: upliftBy(draws, 'level', options),
+    byChannel: upliftBy(draws, 'channel', options),
+    byTrigger: upliftBy(draws, 'trigger', options),
+  };
+
+  const asCost = rows.map(outcomeRowOf);
+  const total = recallCost(asCost, policy);
+  const matured = rows.filter((r) => !r.holdout && COMPARABLE(r.trigger) && isMatured(r, options));
+  const maturedCost = recallCost(matured.map(outcomeRowOf), policy).totalFen;
+  const perIncremental = costPerIncrementalReturnFen(maturedCost, overall);
+  const roi = rewardRoi(rows);
+
+  const relapseRows = rows.map((r) => ({ ...outcomeRowOf(r), outcome: r.outcome }));
+  const watched = relapseRows.filter((r) => r.outcome === 'returned' && r.relapsedWithin30Days !== null);
+  const relapsed = watched.filter((r) => r.relapsedWithin30Days).length;
+
+  const segments = new Map<string, { lifecycle: string; level: string }>();
+  for (const r of rows)
+    segments.set(`${r.lifecycle}\u0000${r.level}`, { lifecycle: r.lifecycle, level: r.level });
+  const smsStep = [...segments.values()]
+    .sort((a, b) => a.lifecycle.localeCompare(b.lifecycle) || a.level.localeCompare(b.level))
+    .map((segment): SmsStepRow => {
+      const figures = smsStepUplift(draws, segment, policy, options.asOfDayNumber);
+      const decision = decideSmsStep(policy, segment, figures);
+      return { ...segment, skipSms: decision.skipSms, reason: decision.reason, ...figures };
+    });
+
+  const yesterday = options.asOfDayNumber - 1;
+  const c = policy.cost;
+  return {
+    funnel,
+    uplift: upliftSection,
+    cost: {
+      ...total,
+      unitPricesFen: {
+        sms: c.smsFen,
+        push: c.pushFen,
+        inApp: c.inAppFen,
+        per1000Transitions: c.per1000TransitionsFen,
+      },
+      maturedRecalledCostFen: maturedCost,
+      costPerIncrementalReturnFen: perIncremental,
+      rewardRoi: roi,
+    },
+    costPerIncrementalReturnFen: perIncremental,
+    rewardRoi: roi,
+    relapse: {
+      returned: watched.length,
+      relapsed,
+      relapseRate: watched.length === 0 ? null : relapsed / watched.length,
+      byWinningStep: relapseBy(relapseRows, 'winningStep'),
+      byStrategy: relapseBy(relapseRows, 'strategy'),
+    },
+    smsStep,
+    yesterday: {
+      dayNumber: yesterday,
+      returned: rows.filter((r) => r.outcome === 'returned' && r.closedDayNumber === yesterday).length,
+    },
+  };
+}
+
+/** The segment's row of the last report's SMS-step figures, as Prepare reads them. */
+export function smsDecisionFor(
+  policy: Policy,
+  segment: { lifecycle: string; level: string },
+  smsStep: readonly SmsStepRow[] | undefined,
+): SmsSkipDecision {
+  const row = smsStep?.find((r) => r.lifecycle === segment.lifecycle && r.level === segment.level);
+  if (!row) return decideSmsStep(policy, segment, null);
+  const { lifecycle: _l, level: _v, skipSms: _s, reason: _r, ...figures } = row;
+  return decideSmsStep(policy, segment, figures);
 }

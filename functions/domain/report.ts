@@ -4,6 +4,8 @@
  * engines (DuckDB locally, Athena on AWS) produce the same report from the same counts.
  * Every ratio with a zero denominator is `null`, never NaN.
  */
+import { type RecallDrawRow, type RecallsSection, recallsSection } from './effectiveness.ts';
+import { DEFAULT_POLICY, type Policy } from './policy.ts';
 import { MS_PER_DAY } from './time.ts';
 
 /** One result row as a query runner returns it (numbers already numbers). */
@@ -164,6 +166,8 @@ export interface Report {
   portrait: { churned: PortraitGroup; active: PortraitGroup };
   backtest: Backtest;
   feedback: FeedbackTally;
+  /** What the recalls did: funnel, uplift against the holdout, cost, relapse (functions/domain/effectiveness.ts). */
+  recalls: RecallsSection;
   notes: string[];
 }
 
@@ -178,6 +182,8 @@ export interface ReportRows {
   'backtest-reasons': Row[];
   'feedback-reasons': Row[];
   'feedback-issues': Row[];
+  /** Absent where the lake has no `recalls` table yet: the section is then empty. */
+  'recall-draws'?: Row[];
 }
 
 export interface ReportWindow {
@@ -188,6 +194,8 @@ export interface ReportWindow {
   lastJudgedDay: string | null;
   /** Last scan day in the whole lake (null for an empty lake). */
   lastLakeDay: string | null;
+  /** The policy the recalls ran under: escalation window, minimum sample, unit prices. Default: the defaults. */
+  policy?: Policy;
 }
 
 /** Score thresholds of the precision/recall curve. */
@@ -443,6 +451,65 @@ export function buildReport(rows: ReportRows, window: ReportWindow): Report {
     portrait: { churned: portraitGroup(rows, 'churned'), active: portraitGroup(rows, 'active') },
     backtest: bt,
     feedback: feedback(rows),
+    recalls: recallsSection(
+      recallDrawRows(rows['recall-draws'] ?? []),
+      window.policy ?? DEFAULT_POLICY,
+      asOf?.day ?? window.to,
+    ),
     notes,
   };
+}
+
+function boolOrNull(row: Row, key: string, query: string): boolean | null {
+  const value = row[key];
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'boolean')
+    throw new ReportRowError(`${query}: column ${key} should be true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function textOrNull(row: Row, key: string, query: string): string | null {
+  return row[key] === null || row[key] === undefined ? null : str(row, key, query);
+}
+
+const TRIGGERS = new Set(['scan', 'manual', 'segment']);
+const CHANNELS = new Set(['in_app', 'push', 'sms']);
+const OUTCOMES = new Set(['returned', 'not_returned', 'skipped', 'failed']);
+
+/** The rows of queries/recall-draws.sql, checked: a malformed row names its recall and column. */
+export function recallDrawRows(rows: readonly Row[]): RecallDrawRow[] {
+  return rows.map((row) => {
+    const q = `recall-draws (recall ${String(row.recall_id)})`;
+    const trigger = str(row, 'recall_trigger', q);
+    if (!TRIGGERS.has(trigger)) throw new ReportRowError(`${q}: unknown trigger "${trigger}"`);
+    const outcome = textOrNull(row, 'outcome', q);
+    if (outcome !== null && !OUTCOMES.has(outcome))
+      throw new ReportRowError(`${q}: unknown outcome "${outcome}"`);
+    const winningStep = textOrNull(row, 'winning_step', q);
+    if (winningStep !== null && !CHANNELS.has(winningStep))
+      throw new ReportRowError(`${q}: unknown winning step "${winningStep}"`);
+    return {
+      recallId: str(row, 'recall_id', q),
+      trigger: trigger as RecallDrawRow['trigger'],
+      holdout: boolOrNull(row, 'holdout', q) === true,
+      startedDayNumber: num(row, 'started_day_number', q),
+      closedDayNumber: numOrNull(row, 'closed_day_number', q),
+      outcome: outcome as RecallDrawRow['outcome'],
+      winningStep: winningStep as RecallDrawRow['winningStep'],
+      level: label(row, 'level', q),
+      lifecycle: label(row, 'lifecycle', q),
+      channel: label(row, 'channel', q),
+      strategy: row.strategy === null ? 'reminder' : str(row, 'strategy', q),
+      smsCount: numOrNull(row, 'sms_count', q) ?? 0,
+      pushCount: numOrNull(row, 'push_count', q) ?? 0,
+      inAppCount: numOrNull(row, 'in_app_count', q) ?? 0,
+      smsDayNumber: numOrNull(row, 'sms_day_number', q),
+      smsSkipped: boolOrNull(row, 'sms_skipped', q) === true,
+      rewardFen: numOrNull(row, 'reward_fen', q) ?? 0,
+      rewardUnlocked: boolOrNull(row, 'reward_unlocked', q) === true,
+      reinvestedFen: numOrNull(row, 'reinvested_fen', q) ?? 0,
+      returnDayNumber: numOrNull(row, 'return_day_number', q),
+      relapsedWithin30Days: boolOrNull(row, 'relapsed_within_30_days', q),
+    };
+  });
 }

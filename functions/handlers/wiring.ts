@@ -2,6 +2,7 @@ import type { ChannelType } from '@aws-sdk/client-pinpoint';
 import {
   documentClient,
   pinpointClient,
+  s3Client,
   smsSendClient,
   smsVoiceClient,
   snsClient,
@@ -10,10 +11,12 @@ import {
 import { PinpointPushSender, type SmsSender, SmsVoiceV2Sender, SnsSmsSender } from '../adapters/delivery.ts';
 import { ENV, type Environment, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { Inbox } from '../adapters/inbox.ts';
+import { S3LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { MessageLedger } from '../adapters/message-ledger.ts';
 import { SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
 import { RecallRepository } from '../adapters/recall-repository.ts';
+import { S3ReportStore, smsStepFiguresFrom } from '../adapters/report-store.ts';
 import { Rewards } from '../adapters/rewards.ts';
 import { SendSlots } from '../adapters/send-slots.ts';
 import { UserRepository } from '../adapters/user-repository.ts';
@@ -56,6 +59,17 @@ export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): 
     policy: policyFromEnv(env),
     logger,
     now: () => new Date(),
+    ...lakeDepsFromEnv(env),
+  };
+}
+
+/** The outcome rows and the last report's SMS figures, where the stack gave the function the lake bucket. */
+function lakeDepsFromEnv(env: Environment): Pick<RecallStepDeps, 'lake' | 'smsStepFigures'> {
+  const bucket = env[ENV.lakeBucket];
+  if (!bucket) return {};
+  return {
+    lake: new S3LakeWriter(s3Client(), bucket),
+    smsStepFigures: smsStepFiguresFrom(new S3ReportStore(s3Client(), bucket)),
   };
 }
 

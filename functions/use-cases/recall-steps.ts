@@ -6,13 +6,26 @@ import {
   type SmsSender,
 } from '../adapters/delivery.ts';
 import { type Inbox, inboxMessageId } from '../adapters/inbox.ts';
+import type { LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import type { MessageLedger, MessageRecord } from '../adapters/message-ledger.ts';
-import type { RecallRepository } from '../adapters/recall-repository.ts';
+import type {
+  RecallRecord,
+  RecallRepository,
+  RecallSegment,
+  RecallSmsDecision,
+} from '../adapters/recall-repository.ts';
 import { type Rewards, rewardIdFor } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import { assess, type RecallChannel, recallPlan } from '../domain/assessment.ts';
 import { CHANNEL_RULES, classifyProviderFailure } from '../domain/delivery.ts';
+import {
+  type MessageFacts,
+  outcomeRow,
+  type RecallOutcomeRow,
+  type SmsStepRow,
+  smsDecisionFor,
+} from '../domain/effectiveness.ts';
 import type { Policy } from '../domain/policy.ts';
 import {
   cameBackSince,
@@ -39,6 +52,13 @@ export interface RecallStepDeps {
   policy: Policy;
   logger: WinbackLogger;
   now: () => Date;
+  /**
+   * Where each recall's outcome row goes (table `recalls`, one object per recall, named by its id):
+   * Prepare writes it as started, Close overwrites it as closed. Absent: no outcome history is kept.
+   */
+  lake?: LakeWriter;
+  /** The last report's SMS-step figures per segment, for `recall.skipSmsWithoutUplift`; read only when it is on. */
+  smsStepFigures?: () => Promise<readonly SmsStepRow[] | undefined>;
 }
 
 export interface PreparedRecall extends RecallRoutePlan {
@@ -161,14 +181,96 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
       ...routed.strategies.slice(1),
     ];
   }
+  const segment: RecallSegment = {
+    lifecycle: assessment.lifecycle,
+    channel: user.channel,
+    totalInvestedFenAtStart: user.totalInvestedFen,
+  };
+  const smsDecision = await decideSms(start, routed, level, segment, deps);
+  if (smsDecision?.skipSms) {
+    routed.channels = routed.channels.filter((c) => c !== 'sms');
+    if (routed.channels.length === 0) {
+      routed.route = 'skip';
+      routed.skipReason = 'no_channel';
+    } else if (routed.route === 'sms_first') routed.route = 'escalate';
+  }
   const prepared: PreparedRecall = {
     ...routed,
     holdout,
     sendAt: nextSendableTime(now, user.timeZone, deps.policy.recall.quietHours),
     ...(rewardId ? { rewardId } : {}),
   };
-  await deps.recalls.setPlan(start.recallId, routed, holdout, rewardId);
+  await deps.recalls.setPlan(start.recallId, routed, holdout, rewardId, {
+    segment,
+    ...(smsDecision ? { smsDecision } : {}),
+  });
+  await writeOutcomeRow(
+    {
+      ...start,
+      reasonCodes: [],
+      steps: [],
+      holdout,
+      plan: routed,
+      segment,
+      ...(smsDecision ? { smsDecision } : {}),
+    },
+    [],
+    deps,
+  );
   return prepared;
+}
+
+/**
+ * `recall.skipSmsWithoutUplift`: drop the SMS step for a segment whose matured SMS-step uplift lies
+ * entirely below the minimum. Only the scan's and segment recalls, which draw a holdout and so are
+ * what the figures measure; an operator's manual recall sends what the operator asked for.
+ */
+async function decideSms(
+  start: RecallStart,
+  routed: RecallRoutePlan,
+  level: string,
+  segment: RecallSegment,
+  deps: RecallStepDeps,
+): Promise<RecallSmsDecision | undefined> {
+  if (!deps.policy.recall.skipSmsWithoutUplift || start.trigger === 'manual') return undefined;
+  if (routed.route === 'skip' || !routed.channels.includes('sms')) return undefined;
+  const figures = await deps.smsStepFigures?.();
+  const d = smsDecisionFor(deps.policy, { lifecycle: segment.lifecycle, level }, figures);
+  return {
+    skipSms: d.skipSms,
+    reason: d.reason,
+    upliftPoints: d.smsUplift?.upliftPoints ?? null,
+    ci95: d.smsUplift?.ci95 ?? null,
+    recalledN: d.smsUplift?.recalledN ?? 0,
+    holdoutN: d.smsUplift?.holdoutN ?? 0,
+  };
+}
+
+/**
+ * The recall's row in the lake's `recalls` table, one object named by the recall id in the
+ * partition of its start day: Prepare's row (no outcome yet) and Close's replace each other, and a
+ * retried step rewrites the same object, so the table never holds a recall twice.
+ */
+async function writeOutcomeRow(
+  recall: RecallRecord,
+  messages: readonly MessageFacts[],
+  deps: RecallStepDeps,
+  now?: { totalInvestedFen: number; lifecycle: RecallSegment['lifecycle']; channel: string },
+): Promise<RecallOutcomeRow | undefined> {
+  if (!deps.lake) return undefined;
+  const segment =
+    recall.segment ?? (now ? { ...now, totalInvestedFenAtStart: now.totalInvestedFen } : undefined);
+  const reward = recall.outcome && recall.rewardId ? await deps.rewards.get(recall.rewardId) : undefined;
+  const row = outcomeRow({
+    recall,
+    messages,
+    ...(reward ? { reward } : {}),
+    user: { lifecycle: segment?.lifecycle ?? 'novice', channel: segment?.channel ?? 'unknown' },
+    reinvestedFen: now && segment ? Math.max(0, now.totalInvestedFen - segment.totalInvestedFenAtStart) : 0,
+    timeZone: deps.policy.scan.timeZone,
+  });
+  await deps.lake.writePart('recalls', row.startedDay, row.recallId, [row]);
+  return row;
 }
 
 export interface SendStepInput {
@@ -614,7 +716,20 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
   });
   // A retried Close finishes the release the first one may not have reached, with what the first
   // one recorded: the user's close time and relapse watch do not move on a retry.
-  const recorded = firstClose ? { outcome, closedAt } : await deps.recalls.get(input.recallId);
+  const recorded = firstClose && !deps.lake ? { outcome, closedAt } : await deps.recalls.get(input.recallId);
+  // The outcome row goes to the lake before the user is released: a Close that fails here is
+  // retried, so a closed recall never misses its row.
+  if (deps.lake && recorded && 'recallId' in recorded) {
+    const user = await loadUser(input.userId, deps).catch(() => undefined);
+    const now = user
+      ? {
+          totalInvestedFen: user.totalInvestedFen,
+          lifecycle: assess(user, deps.policy, new Date(closedAt)).lifecycle,
+          channel: user.channel,
+        }
+      : undefined;
+    await writeOutcomeRow(recorded, ledger, deps, now);
+  }
   const releaseOutcome = recorded?.outcome ?? outcome;
   const releaseAt = recorded?.closedAt ?? closedAt;
   const watchUntil =

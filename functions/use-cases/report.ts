@@ -2,7 +2,7 @@
  * Build the insight report from the lake.
  * 1. Find the first and last scan day in the lake; the window defaults to all of it.
  * 2. Read the status trend over the window; its last day is the report day (asOfDay).
- * 3. Run the structure, portrait, backtest and feedback queries (independent, so together).
+ * 3. Run the structure, portrait, backtest, feedback and recall queries (independent, so together).
  * 4. Fold the rows into the report (pure, functions/domain/report.ts).
  */
 import type { Policy } from '../domain/policy.ts';
@@ -26,6 +26,7 @@ export const REPORT_QUERIES = [
   'backtest-reasons',
   'feedback-reasons',
   'feedback-issues',
+  'recall-draws',
 ] as const;
 export type ReportQueryName = (typeof REPORT_QUERIES)[number];
 export type ReportQueries = Readonly<Record<ReportQueryName, string>>;
@@ -94,16 +95,24 @@ export async function reportFromLake(
     horizon_end_date: dayOfNumber(lastJudgedDay + horizonDays),
   };
   const none = async (): Promise<Row[]> => [];
-  const [structure, cohorts, portrait, channels, cells, reasons, fbReasons, fbIssues] = await Promise.all([
-    runner.run(queries['churn-structure'], day),
-    runner.run(queries.cohorts, day),
-    runner.run(queries.portrait, portraitParams),
-    runner.run(queries['portrait-channels'], day),
-    judged === null ? none() : runner.run(queries['backtest-cells'], btParams),
-    judged === null ? none() : runner.run(queries['backtest-reasons'], btParams),
-    runner.run(queries['feedback-reasons']),
-    runner.run(queries['feedback-issues']),
-  ]);
+  const drawParams = {
+    from_date: dayOfNumber(fromDay),
+    to_date: dayOfNumber(toDay),
+    login_days_over: request.policy.warnings.loginDaysOver,
+    last_day_number: last ?? toDay,
+  };
+  const [structure, cohorts, portrait, channels, cells, reasons, fbReasons, fbIssues, draws] =
+    await Promise.all([
+      runner.run(queries['churn-structure'], day),
+      runner.run(queries.cohorts, day),
+      runner.run(queries.portrait, portraitParams),
+      runner.run(queries['portrait-channels'], day),
+      judged === null ? none() : runner.run(queries['backtest-cells'], btParams),
+      judged === null ? none() : runner.run(queries['backtest-reasons'], btParams),
+      runner.run(queries['feedback-reasons']),
+      runner.run(queries['feedback-issues']),
+      runner.run(queries['recall-draws'], drawParams),
+    ]);
   const rows: ReportRows = {
     trend,
     'churn-structure': structure,
@@ -114,6 +123,7 @@ export async function reportFromLake(
     'backtest-reasons': reasons,
     'feedback-reasons': fbReasons,
     'feedback-issues': fbIssues,
+    'recall-draws': draws,
   };
   return buildReport(rows, {
     from: dayOfNumber(fromDay),
@@ -121,5 +131,6 @@ export async function reportFromLake(
     horizonDays,
     lastJudgedDay: judged === null ? null : dayOfNumber(judged),
     lastLakeDay: last === null ? null : dayOfNumber(last),
+    policy: request.policy,
   });
 }

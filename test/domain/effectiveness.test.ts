@@ -123,6 +123,7 @@ describe('outcome row', () => {
       timeZone: 'Asia/Shanghai',
     });
     expect(row).toEqual({
+      day: '2026-11-24',
       recallId: 'r-20261124-u1',
       userId: 'u1',
       trigger: 'scan',
@@ -137,11 +138,13 @@ describe('outcome row', () => {
       lifecycle: 'growth',
       channel: 'invite',
       strategies: ['conditional_reward', 'reminder'],
+      strategy: 'conditional_reward',
       stepsSent: ['in_app', 'push'],
       smsCount: 0,
       pushCount: 1,
       inAppCount: 1,
       smsDayNumber: null,
+      smsSkipped: false,
       rewardFen: 5_000,
       rewardUnlocked: true,
       reinvestedFen: 1_200_000,
