@@ -69,7 +69,7 @@ export function feedbackRow(at: string, userId: string, churnReason: string, iss
 /** Writes rows as the lake does: gzip JSON lines under `<table>/day=YYYY-MM-DD/<part>.jsonl.gz`. */
 export function writeLake(
   root: string,
-  tables: { snapshots?: object[]; feedback?: object[] },
+  tables: { snapshots?: object[]; feedback?: object[]; recalls?: object[] },
   part = 'seg-00-page-0000',
 ): void {
   for (const [table, rows] of Object.entries(tables)) {
