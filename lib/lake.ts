@@ -210,7 +210,13 @@ export class Lake extends Construct {
 
   /** Prepare reads the last report's SMS-step figures (`recall.skipSmsWithoutUplift`). */
   grantLatestReportRead(fn: IFunction): void {
-    this.bucket.grantRead(fn, 'reports/latest.json');
+    // One object, one action: grantRead would add GetObject*, List* and GetBucket* on it.
+    fn.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bucket.arnForObjects('reports/latest.json')],
+      }),
+    );
   }
 
   /** The API keeps each feedback answer: put to `feedback/` and nothing else. */

@@ -1,17 +1,17 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import middy from '@middy/core';
 import { athenaClient, s3Client, snsClient } from '../adapters/clients.ts';
 import { ENV, policyFromEnv, requireEnv } from '../adapters/environment.ts';
 import { AthenaLakeRunner, loadQueries } from '../adapters/lake-query.ts';
-import { createLogger } from '../adapters/logger.ts';
 import { SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
 import { renderReportPage } from '../adapters/report-font.ts';
 import { REPORT_ENV, S3ReportStore } from '../adapters/report-store.ts';
+import { upliftMetrics } from '../domain/metrics.ts';
 import { isReportLocale } from '../domain/report-labels.ts';
 import { type DailyReportDeps, type DailyReportResult, writeDailyReport } from '../use-cases/daily-report.ts';
 import { REPORT_QUERIES } from '../use-cases/report.ts';
+import { observed, powertools, publish } from './powertools.ts';
 
 export interface ReportEvent {
   asOf: string;
@@ -24,7 +24,7 @@ export function queryDir(): string {
   return resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'queries');
 }
 
-const logger = createLogger('winback-report');
+const tools = powertools('winback-report');
 let deps: DailyReportDeps | undefined;
 
 function depsFromEnv(env: NodeJS.ProcessEnv): DailyReportDeps {
@@ -47,10 +47,14 @@ function depsFromEnv(env: NodeJS.ProcessEnv): DailyReportDeps {
   };
 }
 
-/** After the daily summary: runs the report queries on Athena and writes the day's report to the lake bucket. */
-export const handler = middy<ReportEvent, DailyReportResult>().handler(async (event) => {
+/**
+ * After the daily summary: runs the report queries on Athena, writes the day's report to the lake
+ * bucket, and publishes the uplift by strategy (the return-rate-drop alarm watches it).
+ */
+export const handler = observed<ReportEvent, DailyReportResult>(tools).handler(async (event) => {
   deps ??= depsFromEnv(process.env);
   const result = await writeDailyReport(event, deps);
-  logger.info('daily report written', { day: result.day, html: result.html });
+  publish(tools.metrics, upliftMetrics(result.upliftByStrategy));
+  tools.logger.info('daily report written', { day: result.day, html: result.html });
   return result;
 });

@@ -113,6 +113,55 @@ describe('the lake on AWS', () => {
     template.resourceCountIs('AWS::Glue::Database', 1);
   });
 
+  it('describes the recall outcomes as a Glue table partitioned by start day', () => {
+    const columns = new Capture();
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'recalls',
+        PartitionKeys: [{ Name: 'day', Type: 'string' }],
+        Parameters: Match.objectLike({ 'projection.enabled': 'true', 'projection.day.type': 'date' }),
+        StorageDescriptor: Match.objectLike({ Columns: columns }),
+      }),
+    });
+    const names = (columns.asArray() as { Name: string; Type: string }[]).map((c) => `${c.Name}:${c.Type}`);
+    for (const column of [
+      'recallid:string',
+      'trigger:string',
+      'starteddaynumber:int',
+      'holdout:boolean',
+      'strategies:array<string>',
+      'stepssent:array<string>',
+      'smscount:int',
+      'rewardfen:bigint',
+      'reinvestedfen:bigint',
+      'relapsedwithin30days:boolean',
+    ])
+      expect(names).toContain(column);
+  });
+
+  it('lets Prepare and Close put recall outcomes only, and Prepare read the latest report only', () => {
+    expect(lakeGrants('recall-close')).toEqual([
+      { actions: expect.arrayContaining(['s3:PutObject']), resource: 'recalls/*' },
+    ]);
+    const prepare = lakeGrants('recall-prepare');
+    expect(prepare).toHaveLength(2);
+    expect(prepare).toContainEqual({
+      actions: expect.arrayContaining(['s3:PutObject']),
+      resource: 'recalls/*',
+    });
+    const read = prepare.find((g) => g.resource !== 'recalls/*')!;
+    expect(read.actions).toEqual(['s3:GetObject']);
+    expect(read.resource).toContain('/reports/latest.json');
+    for (const tag of ['recall-prepare', 'recall-close'])
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Tags: Match.arrayWith([{ Key: 'winback:handler', Value: tag }]),
+        Environment: { Variables: Match.objectLike({ LAKE_BUCKET: { Ref: bucketId() } }) },
+      });
+    // Send and Check write nothing to the lake.
+    expect(lakeGrants('recall-send')).toEqual([]);
+    expect(lakeGrants('recall-check')).toEqual([]);
+  });
+
   it('gives Athena a workgroup with its own result location and a bytes-scanned limit', () => {
     const output = new Capture();
     template.hasResourceProperties('AWS::Athena::WorkGroup', {

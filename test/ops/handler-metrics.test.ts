@@ -1,3 +1,10 @@
+import {
+  AthenaClient,
+  GetQueryExecutionCommand,
+  GetQueryResultsCommand,
+  StartQueryExecutionCommand,
+} from '@aws-sdk/client-athena';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CheckIfPhoneNumberIsOptedOutCommand, PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -324,5 +331,106 @@ describe('api Lambda metrics', () => {
     await handler(post('/events', { events: [login('e1', 'm-api')] }), context);
     expect(metric('EventsDuplicate')).toBe(1);
     expect(metric('EventsApplied')).toBe(0);
+  });
+});
+
+describe('report Lambda metrics', () => {
+  const athena = mockClient(AthenaClient);
+  const s3 = mockClient(S3Client);
+  afterAll(() => {
+    athena.restore();
+    s3.restore();
+  });
+
+  const DAY = 20_400; // the report day, as a day number
+  const text = (v: string | number | boolean | null) => (v === null ? {} : { VarCharValue: String(v) });
+  const result = (columns: [string, string][], rows: (string | number | boolean | null)[][]) => ({
+    ResultSet: {
+      ResultSetMetadata: { ColumnInfo: columns.map(([Name, Type]) => ({ Name, Type })) },
+      Rows: [{ Data: columns.map(([name]) => text(name)) }, ...rows.map((r) => ({ Data: r.map(text) }))],
+    },
+  });
+  /** `n` matured scan draws of one arm and strategy, `back` of them returned two days after the start. */
+  const draws = (strategy: string, holdout: boolean, n: number, back: number) =>
+    Array.from({ length: n }, (_, i) => [
+      `r-${strategy}-${holdout}-${i}`,
+      'scan',
+      holdout,
+      DAY - 30,
+      DAY - 17,
+      holdout ? 'skipped' : 'not_returned',
+      'low',
+      'growth',
+      'organic',
+      strategy,
+      i < back ? DAY - 28 : null,
+    ]);
+
+  it('publishes how many strategies measurably lower returns, and each strategy’s interval top', async () => {
+    vi.stubEnv('WINBACK_POLICY', JSON.stringify({ uplift: { minSamplePerArm: 20 } }));
+    vi.stubEnv('LAKE_BUCKET', 'lake-bucket');
+    vi.stubEnv('LAKE_WORKGROUP', 'winback-lake');
+    vi.stubEnv('LAKE_DATABASE', 'winback_lake');
+    s3.on(PutObjectCommand).resolves({});
+    athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string }) => ({
+      QueryExecutionId: input.QueryString.includes('recall_trigger')
+        ? 'draws'
+        : input.QueryString.includes('first_day_number')
+          ? 'bounds'
+          : 'other',
+    }));
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: 'SUCCEEDED' } } });
+    athena.on(GetQueryResultsCommand).resolves(result([['n', 'bigint']], []));
+    athena.on(GetQueryResultsCommand, { QueryExecutionId: 'bounds' }).resolves(
+      result(
+        [
+          ['first_day_number', 'integer'],
+          ['last_day_number', 'integer'],
+        ],
+        [[DAY - 40, DAY]],
+      ),
+    );
+    // Reminders: 0 of 30 back against 20 of 30 in the holdout (interval entirely below zero);
+    // care: 15 of 30 against 15 of 30 (interval across zero).
+    athena.on(GetQueryResultsCommand, { QueryExecutionId: 'draws' }).resolves(
+      result(
+        [
+          ['recall_id', 'varchar'],
+          ['recall_trigger', 'varchar'],
+          ['holdout', 'boolean'],
+          ['started_day_number', 'integer'],
+          ['closed_day_number', 'integer'],
+          ['outcome', 'varchar'],
+          ['level', 'varchar'],
+          ['lifecycle', 'varchar'],
+          ['channel', 'varchar'],
+          ['strategy', 'varchar'],
+          ['return_day_number', 'integer'],
+        ],
+        [
+          ...draws('reminder', false, 30, 0),
+          ...draws('reminder', true, 30, 20),
+          ...draws('care', false, 30, 15),
+          ...draws('care', true, 30, 15),
+        ],
+      ),
+    );
+    const { handler } = await import('../../functions/handlers/report.ts');
+    const out = await handler({ asOf: '2026-11-24T01:00:00.000Z' }, context);
+
+    expect(out.upliftByStrategy.map((r) => [r.key, r.upliftPoints])).toEqual([
+      ['care', 0],
+      ['reminder', -66.7],
+    ]);
+    expect(metric('StrategiesWithNegativeUplift')).toBe(1);
+    const reminder = out.upliftByStrategy.find((r) => r.key === 'reminder')!;
+    expect(reminder.ci95!.high).toBeLessThan(0);
+    expect(metric('StrategyUpliftCiHigh', { strategy: 'reminder' })).toBe(reminder.ci95!.high);
+    expect(metric('StrategyUpliftCiHigh', { strategy: 'care' })).toBeGreaterThan(0);
+    // The digest carries the uplift with its interval.
+    const digest = sns.commandCalls(PublishCommand).at(-1)!.args[0].input.Message!;
+    expect(digest).toMatch(
+      /Recall uplift −33\.3 points \(95% CI −\d+\.\d to −\d+\.\d; recalled 25\.0% of 60, holdout 58\.3% of 60\)/,
+    );
   });
 });
