@@ -808,3 +808,35 @@ export function smsDecisionFor(
   const { lifecycle: _l, level: _v, skipSms: _s, reason: _r, ...figures } = row;
   return decideSmsStep(policy, segment, figures);
 }
+
+const yuan = (fen: number | null) =>
+  fen === null
+    ? 'n/a'
+    : `¥${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** The recalls section as plain text: the funnel, then the uplift, cost and relapse under it. */
+export function formatRecallsSection(s: RecallsSection): string {
+  const f = s.funnel;
+  const u = s.uplift;
+  const relapse =
+    s.relapse.relapseRate === null
+      ? 'not known yet (30 days after a return)'
+      : `${percent(s.relapse.relapseRate)} of ${s.relapse.returned}`;
+  return [
+    'recall funnel',
+    `  started                 ${f.started}`,
+    `  returned after in-app   ${f.returned.inApp}`,
+    `  returned after push     ${f.returned.push}`,
+    `  returned after SMS      ${f.returned.sms}`,
+    `  returned, no message    ${f.returned.withoutMessage}`,
+    `  not returned            ${f.notReturned}`,
+    `  skipped                 ${f.skipped}`,
+    `  failed                  ${f.failed}`,
+    `  holdout                 ${f.holdout}`,
+    `  still in progress       ${f.stillRunning}`,
+    `  ${formatUplift(u, u.minSamplePerArm)}`,
+    `  (recalls and holdout draws whose ${u.windowDays}-day window has ended; back = a login or an investment, for both)`,
+    `  cost ${yuan(s.cost.totalFen)} (SMS ${s.cost.messages.sms}, push ${s.cost.messages.push}, rewards paid ${yuan(s.cost.rewardsPaidFen)}); per incremental return ${yuan(s.costPerIncrementalReturnFen)}; reward ROI ${s.rewardRoi ?? 'n/a'}`,
+    `  30-day relapse of returned users: ${relapse}`,
+  ].join('\n');
+}

@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { type FunnelRecall, formatFunnel, recallFunnel } from '../../functions/domain/funnel.ts';
+import { formatRecallsSection } from '../../functions/domain/effectiveness.ts';
 import { formatYuan } from '../../functions/domain/templates.ts';
 import { MS_PER_DAY, utcDay } from '../../functions/domain/time.ts';
-import { parseUserRecord } from '../../functions/domain/user.ts';
 import { DEFAULT_CONFIG } from '../../lib/winback-stack.ts';
 import { count, duration, Progress, type ProgressOut, plural } from '../progress.ts';
 import { Runtime } from '../runtime.ts';
@@ -30,7 +29,6 @@ export interface DemoOptions {
 /** The zone the daily scan runs in (09:00 there); every time the demo prints is in this zone. */
 const ZONE = DEFAULT_CONFIG.scanSchedule.timeZone;
 /** Fewer than this in a group and a rate says little: the output says so beside it. */
-const SMALL_SAMPLE = 30;
 
 /** Counts the demo keeps per simulated day, from the runtime's observers. */
 interface DayCounts {
@@ -112,9 +110,6 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(lastDigest.replace(/^(winback daily assessment, as of ).*$/m, `$1${localStamp(lastAsOf)}`));
     say(recallCountsLegend(lastRecalls, rt.policy.recall.cooldownDays));
     say();
-    const funnel = recallFunnel(await funnelRecalls(rt), 12);
-    say(formatFunnel(funnel));
-    say(funnelLegend(funnel.holdout, funnel.returned.total + funnel.notReturned));
     let issued = 0;
     let unlocked = 0;
     let issuedFen = 0;
@@ -145,6 +140,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     say(
       `report: ${count(report.headline.users)} users, ${count(report.headline.churned)} churned, ${count(report.headline.atRisk)} at risk; the warning's precision ${pct(report.headline.precision)}, recall ${pct(report.headline.recall)} (${report.backtest.horizonDays}-day horizon, ${plural(report.backtest.daysEvaluated, 'day')} evaluated)`,
     );
+    // The funnel and the uplift from the lake's outcome rows, as the deployed report computes them.
+    say(formatRecallsSection(report.recalls));
     say(`report: ${pathToFileURL(join(reportDir, 'report.html')).href} (data: report.json beside it)`);
     say(moreLine(opts.dataDir));
     say(`finished in ${duration((performance.now() - started) / 1000)}`);
@@ -249,21 +246,6 @@ export function recallCountsLegend(recalls: Record<string, number>, cooldownDays
   return lines.join('\n');
 }
 
-/** Says how far to trust the funnel's rates. */
-export function funnelLegend(holdout: number, finished: number): string {
-  const notes = [
-    '  (returned = logged in or invested after a message; holdout users got none and show what happens anyway;',
-    '   skipped = nothing could be sent; still in progress = escalation not finished when the demo ended)',
-  ];
-  if (finished === 0 || holdout === 0)
-    notes.push('  no uplift yet: it needs finished recalls and a holdout group; run more days or users');
-  else if (finished < SMALL_SAMPLE || holdout < SMALL_SAMPLE)
-    notes.push(
-      `  small sample: ${plural(finished, 'finished recall')} and ${plural(holdout, 'holdout user')}; under ${SMALL_SAMPLE} in a group the rates move a lot by chance`,
-    );
-  return notes.join('\n');
-}
-
 /** Where to look next. */
 export function moreLine(dataDir: string | undefined): string {
   if (!dataDir)
@@ -304,29 +286,4 @@ function localDay(at: Date | number): string {
 
 function localClock(at: Date | number): string {
   return clockFormat.format(at);
-}
-
-async function funnelRecalls(rt: Runtime): Promise<FunnelRecall[]> {
-  const out: FunnelRecall[] = [];
-  for await (const r of rt.recalls.scanAll()) {
-    let userLastActiveAt: string | undefined;
-    if (r.holdout) {
-      const parsed = parseUserRecord(await rt.users.get(r.userId));
-      if (parsed.ok) {
-        const u = parsed.value;
-        userLastActiveAt = [u.lastLoginAt, u.lastInvestAt]
-          .filter((x): x is string => !!x)
-          .sort()
-          .at(-1);
-      }
-    }
-    out.push({
-      holdout: r.holdout,
-      startedAt: r.startedAt,
-      outcome: r.outcome,
-      winningStep: r.winningStep,
-      userLastActiveAt,
-    });
-  }
-  return out;
 }

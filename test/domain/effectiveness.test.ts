@@ -8,12 +8,15 @@ import {
   decideSmsStep,
   drawOf,
   escalationWindowDays,
+  formatRecallsSection,
   formatUplift,
   NOT_ENOUGH_DATA,
   newcombeInterval,
   outcomeRow,
+  type RecallDrawRow,
   type RecallOutcomeRow,
   recallCost,
+  recallsSection,
   relapseBy,
   relapsedWithin,
   rewardRoi,
@@ -501,5 +504,62 @@ describe('the digest headline', () => {
     expect(formatUplift(upliftFromCounts({ n: 5, returned: 2 }, { n: 0, returned: 0 }, 100), 100)).toBe(
       'uplift: not enough data yet (recalled 40.0% of 5, holdout – of 0; 100 matured per arm needed)',
     );
+  });
+});
+
+describe('formatRecallsSection', () => {
+  const row = (holdout: boolean, back: boolean, i: number): RecallDrawRow => ({
+    recallId: `r-${holdout}-${i}`,
+    trigger: 'scan',
+    holdout,
+    startedDayNumber: 20_000,
+    closedDayNumber: 20_005,
+    outcome: holdout ? 'skipped' : back ? 'returned' : 'not_returned',
+    winningStep: !holdout && back ? 'push' : null,
+    level: 'low',
+    lifecycle: 'growth',
+    channel: 'organic',
+    strategy: 'reminder',
+    smsCount: holdout ? 0 : 1,
+    pushCount: holdout ? 0 : 1,
+    inAppCount: holdout ? 0 : 1,
+    smsDayNumber: null,
+    smsSkipped: false,
+    rewardFen: 0,
+    rewardUnlocked: false,
+    reinvestedFen: 0,
+    returnDayNumber: back ? 20_002 : null,
+    relapsedWithin30Days: null,
+  });
+  // 6 of 10 recalled back against 2 of 10 in the holdout, all matured by day 20,030.
+  const rows = [
+    ...Array.from({ length: 10 }, (_, i) => row(false, i < 6, i)),
+    ...Array.from({ length: 10 }, (_, i) => row(true, i < 2, i)),
+  ];
+
+  it('prints the funnel, then the uplift with its interval and the cost per incremental return', () => {
+    const policy = parsePolicy({ uplift: { minSamplePerArm: 10 } });
+    const text = formatRecallsSection(recallsSection(rows, policy, '2024-11-03'));
+    const lines = text.split('\n');
+    expect(lines[0]).toBe('recall funnel');
+    expect(lines).toContain('  returned after push     6');
+    expect(lines).toContain('  holdout                 10');
+    expect(text).toMatch(
+      / {2}uplift \+40\.0 points \(95% CI −2\.3 to \+67\.3; recalled 60\.0% of 10, holdout 20\.0% of 10\)/,
+    );
+    // Newcombe: Wilson 6/10 is 0.3127–0.8318, 2/10 is 0.0567–0.5098; 0.4 ∓ √(0.2873² + 0.3098²) and
+    // 0.4 + √(0.2318² + 0.1433²) give −0.0225 and 0.6725: an interval across zero at this n.
+    // 10 SMS at 5 fen, 4 + 4·3 = 16 transitions each (160 × 18 / 1000 = 2.88 → 3 fen): 53 fen over
+    // (0.6 − 0.2) × 10 = 4 incremental returns = 13.25 → 13 fen.
+    expect(text).toContain('per incremental return ¥0.13');
+    expect(text).toContain('30-day relapse of returned users: not known yet');
+  });
+
+  it('says "not enough data yet" under the minimum sample', () => {
+    const text = formatRecallsSection(recallsSection(rows, DEFAULT_POLICY, '2024-11-03'));
+    expect(text).toContain(
+      'uplift: not enough data yet (recalled 60.0% of 10, holdout 20.0% of 10; 100 matured per arm needed)',
+    );
+    expect(text).toContain('per incremental return n/a');
   });
 });

@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  dayLine,
-  funnelLegend,
-  localStamp,
-  moreLine,
-  recallCountsLegend,
-} from '../../local/commands/demo.ts';
+import { dayLine, localStamp, moreLine, recallCountsLegend } from '../../local/commands/demo.ts';
 
 const MORNING = new Date('2026-11-24T01:00:00Z');
 
@@ -40,14 +34,6 @@ describe('demo output', () => {
     expect(legend[3]).toMatch(/^ {2}started +12 {2}a recall opened .*holdout.*skipped/);
     expect(recallCountsLegend({}, 1)).toContain('no at-risk or churned user was considered');
     expect(recallCountsLegend({ cooldown: 1 }, 1)).toContain('less than 1 day ago');
-  });
-
-  it('warns about small samples and an uplift that cannot be told yet', () => {
-    expect(funnelLegend(0, 10)).toContain('no uplift yet');
-    expect(funnelLegend(10, 0)).toContain('no uplift yet');
-    expect(funnelLegend(4, 19)).toContain('small sample: 19 finished recalls and 4 holdout users');
-    expect(funnelLegend(1, 40)).toContain('1 holdout user;');
-    expect(funnelLegend(80, 400)).not.toMatch(/small sample|no uplift/);
   });
 
   it('points to the commands that show more, with the data dir when there is one', () => {
