@@ -6,3 +6,9 @@
  * docs/speed.md for what it costs and what the smaller base still shows.
  */
 export const DEMO_DEFAULT_USERS = 2_000;
+
+/**
+ * The demo draws 15% of recalls into the holdout (the policy default is 5%): enough matured
+ * comparison users by its last day for the uplift to have an interval (see demoPolicy).
+ */
+export const DEMO_HOLDOUT_SHARE = 0.15;

@@ -8,7 +8,8 @@
 -- return, since a holdout user has none. Without a start-day snapshot, any login or investment on or
 -- after the start day counts. return_day_number is null while the user has not come back.
 -- A relapse is a churned status, or more days without login than the warning threshold, on one of
--- the 30 days after the return; null until those 30 days are in the lake.
+-- the 30 days after the return. It stays null until all 30 days are in the lake, also for a relapse
+-- already seen: a rate over the watches that ended is not tilted towards the early relapses.
 WITH draws AS (
   SELECT *
   FROM recalls
@@ -90,8 +91,9 @@ SELECT
   t.returnDayNumber AS return_day_number,
   CASE
     WHEN r.outcome IS NULL OR r.outcome <> 'returned' OR t.returnDayNumber IS NULL THEN NULL
+    WHEN t.returnDayNumber + 30 > :last_day_number THEN NULL
     WHEN p.relapsed = 1 THEN TRUE
-    WHEN t.returnDayNumber + 30 <= :last_day_number THEN FALSE
+    ELSE FALSE
   END AS relapsed_within_30_days
 FROM draws r
 JOIN returns t ON t.recallId = r.recallId

@@ -215,6 +215,9 @@ export class DuckDbLakeRunner implements LakeQueryRunner {
       this.instance = await DuckDBInstance.create(join(this.scratch, 'lake.duckdb'), {
         memory_limit: this.options.memoryLimit ?? '1GB',
         temp_directory: this.scratch,
+        // Reading thousands of small parts (the recalls table has one per recall) into a table in
+        // file order ran out of a 1 GB limit with two threads; every query orders its own output.
+        preserve_insertion_order: 'false',
       });
     } else {
       this.instance = await DuckDBInstance.create(':memory:');

@@ -11,6 +11,8 @@ import { UserSimulator } from '../simulator.ts';
 
 export { DEMO_DEFAULT_USERS } from '../defaults.ts';
 
+import { DEMO_HOLDOUT_SHARE } from '../defaults.ts';
+
 import { type SeededHistory, seedWithHistory } from './seed-history.ts';
 
 export interface DemoOptions {
@@ -28,7 +30,6 @@ export interface DemoOptions {
 
 /** The zone the daily scan runs in (09:00 there); every time the demo prints is in this zone. */
 const ZONE = DEFAULT_CONFIG.scanSchedule.timeZone;
-/** Fewer than this in a group and a rate says little: the output says so beside it. */
 
 /** Counts the demo keeps per simulated day, from the runtime's observers. */
 interface DayCounts {
@@ -49,7 +50,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   const rt = await Runtime.start({
     start: opts.asOf,
     dataDir: opts.dataDir,
-    policy: opts.policy,
+    policy: demoPolicy(opts.policy),
     config: opts.segments ? { scanSegments: opts.segments } : {},
   });
   booting.finish('stack synthesized, store running');
@@ -244,6 +245,24 @@ export function recallCountsLegend(recalls: Record<string, number>, cooldownDays
   }
   if (lines.length === 1) lines.push('  (no at-risk or churned user was considered)');
   return lines.join('\n');
+}
+
+/**
+ * The demo's policy: the given one, with a holdout of DEMO_HOLDOUT_SHARE unless it names its own.
+ * Only the first day's recalls have a finished window by the last simulated day; at the default 5%
+ * their holdout is about 60 users, under the 100 per arm the uplift needs before it says a number.
+ */
+export function demoPolicy(policy: unknown): unknown {
+  // Anything but an object goes on as given, to be refused by the policy's own check.
+  if (policy !== undefined && (typeof policy !== 'object' || policy === null || Array.isArray(policy)))
+    return policy;
+  const given = (typeof policy === 'object' && policy !== null ? policy : {}) as Record<string, unknown>;
+  const recall = (typeof given.recall === 'object' && given.recall !== null ? given.recall : {}) as Record<
+    string,
+    unknown
+  >;
+  if ('holdoutShare' in recall) return policy;
+  return { ...given, recall: { ...recall, holdoutShare: DEMO_HOLDOUT_SHARE } };
 }
 
 /** Where to look next. */

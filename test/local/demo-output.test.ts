@@ -36,6 +36,16 @@ describe('demo output', () => {
     expect(recallCountsLegend({ cooldown: 1 }, 1)).toContain('less than 1 day ago');
   });
 
+  it('holds out 15% unless the policy names its own share, and passes anything else on unchanged', () => {
+    expect(demoPolicy(undefined)).toEqual({ recall: { holdoutShare: 0.15 } });
+    expect(demoPolicy({ warnings: { loginDaysOver: 10 }, recall: { cooldownDays: 7 } })).toEqual({
+      warnings: { loginDaysOver: 10 },
+      recall: { cooldownDays: 7, holdoutShare: 0.15 },
+    });
+    expect(demoPolicy({ recall: { holdoutShare: 0.05 } })).toEqual({ recall: { holdoutShare: 0.05 } });
+    expect(demoPolicy('not a policy')).toBe('not a policy');
+  });
+
   it('points to the commands that show more, with the data dir when there is one', () => {
     expect(moreLine('/tmp/w')).toContain('`winback export outbox --data-dir /tmp/w`');
     expect(moreLine('/tmp/w')).toContain('`winback recall USER_ID --data-dir /tmp/w`');
