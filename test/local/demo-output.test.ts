@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayLine, localStamp, moreLine, recallCountsLegend } from '../../local/commands/demo.ts';
+import { dayLine, demoPolicy, localStamp, moreLine, recallCountsLegend } from '../../local/commands/demo.ts';
 
 const MORNING = new Date('2026-11-24T01:00:00Z');
 
