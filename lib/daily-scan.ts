@@ -172,8 +172,15 @@ export class DailyScan extends Construct {
     split.next(everySegment).next(summarize);
     if (props.report) {
       this.reportFunction = this.reportStep(props.report, props);
-      // The digest names where the report will be (the summary only needs the bucket's name).
+      // The digest names where the report will be, and carries the recall figures of the last one:
+      // the summary may read reports/latest.json and nothing else of the bucket.
       this.summaryFunction.addEnvironment(REPORT_ENV.lakeBucket, props.report.lake.bucket.bucketName);
+      this.summaryFunction.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: [props.report.lake.bucket.arnForObjects('reports/latest.json')],
+        }),
+      );
       const writeReport = retryTransient(
         new LambdaInvoke(this, 'Write the daily report', {
           lambdaFunction: this.reportFunction,

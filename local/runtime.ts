@@ -267,6 +267,7 @@ export class Runtime {
         scanSummaryHandler(payload as Parameters<typeof scanSummaryHandler>[0], {
           notifier: this.outbox,
           logger: this.logger,
+          previousReport: () => new LocalReportStore(this.lakeDir).latest(),
         }),
       report: (payload) => this.reportTask(payload),
       'recall-prepare': async (payload) => {

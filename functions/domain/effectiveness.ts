@@ -840,3 +840,20 @@ export function formatRecallsSection(s: RecallsSection): string {
     `  30-day relapse of returned users: ${relapse}`,
   ].join('\n');
 }
+
+/**
+ * The digest's recall lines from the last stored report (its JSON, parsed): the digest goes out before
+ * today's report is written, so these are as of the previous report day and say so. Nothing when
+ * there is no report yet or it has no recalls section.
+ */
+export function digestRecallLines(report: unknown): string[] {
+  if (typeof report !== 'object' || report === null) return [];
+  const r = report as { asOfDay?: unknown; recalls?: Partial<RecallsSection> };
+  const s = r.recalls;
+  if (!s?.uplift || !s.yesterday || !s.funnel || typeof r.asOfDay !== 'string') return [];
+  return [
+    `recalls (report of ${r.asOfDay}): ${s.yesterday.returned} users came back the day before; ${s.funnel.stillRunning} recalls running`,
+    `recall ${formatUplift(s.uplift, s.uplift.minSamplePerArm)}`,
+    `cost per incremental return: ${yuan(s.costPerIncrementalReturnFen ?? null)}`,
+  ];
+}

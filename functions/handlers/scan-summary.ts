@@ -1,9 +1,10 @@
-import { snsClient } from '../adapters/clients.ts';
+import { s3Client, snsClient } from '../adapters/clients.ts';
 import { ENV, requireEnv } from '../adapters/environment.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
 import { type OperatorNotifier, SnsOperatorNotifier } from '../adapters/operator-notifier.ts';
-import { REPORT_ENV, reportKeys } from '../adapters/report-store.ts';
+import { REPORT_ENV, reportKeys, S3ReportStore } from '../adapters/report-store.ts';
 import { formatTotals, mergeTotals, type ScanTotals } from '../domain/analytics.ts';
+import { digestRecallLines } from '../domain/effectiveness.ts';
 import { scanMetrics } from '../domain/metrics.ts';
 import type { InvalidRecord, ScanSegmentResult } from '../use-cases/scan-segment.ts';
 import { observed, powertools, publish } from './powertools.ts';
@@ -46,6 +47,8 @@ export interface ScanSummaryDeps {
    * so the digest can already name its place for operators.
    */
   reportLocation?: (day: string) => string;
+  /** The last stored report's JSON (yesterday's), for the recall lines; a failed read leaves them out. */
+  previousReport?: () => Promise<string | undefined>;
 }
 
 /** Folds the segments' totals into the run's summary and sends operators the daily digest. */
@@ -74,6 +77,8 @@ export async function scanSummaryHandler(
       )
       .join('; ')}`;
   }
+  const recallLines = await previousRecallLines(deps);
+  if (recallLines.length > 0) digest += `\n\n${recallLines.join('\n')}`;
   if (deps.reportLocation) {
     digest += `\n\nreport: ${deps.reportLocation(event.asOf.slice(0, 10))} (written right after this digest; GET /reports/latest returns its JSON)`;
   }
@@ -91,8 +96,23 @@ export async function scanSummaryHandler(
   return { asOf: event.asOf, totals, invalidRecords, digest };
 }
 
+async function previousRecallLines(deps: ScanSummaryDeps): Promise<string[]> {
+  if (!deps.previousReport) return [];
+  try {
+    const text = await deps.previousReport();
+    return text === undefined ? [] : digestRecallLines(JSON.parse(text));
+  } catch (error) {
+    // The digest must go out: the recall lines are a courtesy, the scan's own figures are the digest.
+    deps.logger.warn('previous report unreadable; digest sent without its recall lines', {
+      error: String(error),
+    });
+    return [];
+  }
+}
+
 const tools = powertools('winback-scan-summary');
 let notifier: OperatorNotifier | undefined;
+let reports: S3ReportStore | undefined;
 const lakeBucket = process.env[REPORT_ENV.lakeBucket];
 
 export const handler = observed<ScanSummaryEvent, ScanSummary>(tools).handler(async (event) => {
@@ -100,7 +120,12 @@ export const handler = observed<ScanSummaryEvent, ScanSummary>(tools).handler(as
   return scanSummaryHandler(event, {
     notifier,
     logger: tools.logger,
-    ...(lakeBucket ? { reportLocation: (day: string) => `s3://${lakeBucket}/${reportKeys(day).html}` } : {}),
+    ...(lakeBucket
+      ? {
+          reportLocation: (day: string) => `s3://${lakeBucket}/${reportKeys(day).html}`,
+          previousReport: () => (reports ??= new S3ReportStore(s3Client(), lakeBucket)).latest(),
+        }
+      : {}),
     observe: (totals) =>
       publish(tools.metrics, scanMetrics(totals, event.startedAt ?? event.asOf, new Date().toISOString())),
   });

@@ -198,3 +198,57 @@ describe('scan summary', () => {
     );
   });
 });
+
+describe('the digest’s recall lines', () => {
+  const previous = {
+    asOfDay: '2026-11-23',
+    recalls: {
+      funnel: { stillRunning: 42 },
+      yesterday: { dayNumber: 20_779, returned: 17 },
+      costPerIncrementalReturnFen: 7_341,
+      uplift: {
+        recalledN: 1274,
+        holdoutN: 217,
+        recalledReturned: 820,
+        holdoutReturned: 128,
+        recalledReturnRate: 0.644,
+        holdoutReturnRate: 0.59,
+        upliftPoints: 5.4,
+        ci95: { low: -1.5, high: 12.5 },
+        note: null,
+        minSamplePerArm: 100,
+      },
+    },
+  };
+
+  it('carries the last report’s returns, uplift with its interval and cost per incremental return', async () => {
+    const { deps: d } = deps();
+    const summary = await scanSummaryHandler(
+      { asOf: ASOF, segments: [segment(0, a)] },
+      { ...d, previousReport: async () => JSON.stringify(previous) },
+    );
+    expect(summary.digest).toContain(
+      'recalls (report of 2026-11-23): 17 users came back the day before; 42 recalls running\n' +
+        'recall uplift +5.4 points (95% CI −1.5 to +12.5; recalled 64.4% of 1274, holdout 59.0% of 217)\n' +
+        'cost per incremental return: ¥73.41',
+    );
+  });
+
+  it('goes out without them before the first report, or when the report cannot be read', async () => {
+    const cases: [() => Promise<string | undefined>, boolean][] = [
+      [async () => undefined, false],
+      [async () => 'not json', true],
+      [async () => Promise.reject(new Error('AccessDenied')), true],
+    ];
+    for (const [previousReport, warns] of cases) {
+      const { notify, logger, deps: d } = deps();
+      const summary = await scanSummaryHandler(
+        { asOf: ASOF, segments: [segment(0, a)] },
+        { ...d, previousReport },
+      );
+      expect(summary.digest).not.toContain('recall uplift');
+      expect(notify).toHaveBeenCalledTimes(1);
+      expect(logger.warn).toHaveBeenCalledTimes(warns ? 1 : 0);
+    }
+  });
+});
