@@ -91,6 +91,15 @@ describe('the daily report step', () => {
       Tags: Match.arrayWith([{ Key: 'winback:handler', Value: 'scan-summary' }]),
       Environment: { Variables: Match.objectLike({ LAKE_BUCKET: { Ref: Match.stringLikeRegexp('^Lake') } }) },
     });
+    // ...and may read the last report (for the digest's recall lines), that one object only.
+    const summaryRead = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap(
+        (p) =>
+          (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } })
+            .Properties.PolicyDocument.Statement,
+      )
+      .filter((st) => JSON.stringify(st.Resource).includes('/reports/latest.json'));
+    expect(summaryRead).toEqual([expect.objectContaining({ Action: 's3:GetObject' })]);
   });
 
   it('grants Athena on the workgroup only, Glue on the lake database, and the bucket', () => {
