@@ -29,7 +29,13 @@ let report: Report;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'winback-report-browser-'));
-  writeSyntheticLake({ root: join(dir, 'lake'), users: 600, days: 75, start: '2026-08-01', feedback: 150 });
+  await writeSyntheticLake({
+    root: join(dir, 'lake'),
+    users: 600,
+    days: 75,
+    start: '2026-08-01',
+    feedback: 150,
+  });
   ({ report } = await writeReport({
     lakeDir: join(dir, 'lake'),
     out: [join(dir, 'report.json'), join(dir, 'zh-CN.html')],
