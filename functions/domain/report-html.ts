@@ -4,6 +4,7 @@
  * the server, the font arrives as CSS from the caller.
  */
 import * as echarts from 'echarts';
+import type { Interval, RecallsSection, RelapseRow, UpliftRow } from './effectiveness.ts';
 import type { Report } from './report.ts';
 import { type ReportLocale, type ReportWords, reportWords } from './report-labels.ts';
 
@@ -40,6 +41,29 @@ export function formatYuan(fen: number | null): string {
   return fen === null ? '—' : `¥${(fen / 100).toLocaleString('en-US', { maximumFractionDigits: 0 })}`;
 }
 
+/** Integer fen as yuan with two decimals: ¥1,234.50. */
+export function formatYuanExact(fen: number | null): string {
+  if (fen === null) return '—';
+  return `¥${(fen / 100).toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+}
+
+/** Percentage points with their sign and one decimal (+4.3, −1.2, 0.0). */
+export function formatPoints(x: number | null): string {
+  if (x === null) return '—';
+  const text = Math.abs(x).toFixed(1);
+  return x > 0 && text !== '0.0' ? `+${text}` : x < 0 && text !== '0.0' ? `−${text}` : text;
+}
+
+/** A 95% interval in percentage points: [+1.0, +9.5]. */
+export function formatInterval(ci: Interval | null): string {
+  return ci === null ? '—' : `[${formatPoints(ci.low)}, ${formatPoints(ci.high)}]`;
+}
+
+/** A multiple with two decimals (182.82×). */
+export function formatRatio(x: number | null): string {
+  return x === null ? '—' : `${x.toFixed(2)}×`;
+}
+
 function escapeHtml(s: string): string {
   return s
     .replaceAll('&', '&amp;')
@@ -48,6 +72,11 @@ function escapeHtml(s: string): string {
     .replaceAll('"', '&quot;')
     .replaceAll("'", '&#39;');
 }
+
+/** Lifecycle stages in the order a user goes through them. */
+const STAGE_ORDER = ['novice', 'growth', 'mature'];
+const stageRank = (stage: string) =>
+  STAGE_ORDER.includes(stage) ? STAGE_ORDER.indexOf(stage) : STAGE_ORDER.length;
 
 const pct = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 10);
 
@@ -80,9 +109,7 @@ function stageOption(r: Report, w: ReportWords): Option {
 }
 
 function heatmapOption(r: Report, w: ReportWords): Option {
-  const stages = ['novice', 'growth', 'mature'].filter((s) =>
-    r.churnStructure.byStageAndChannel.some((c) => c.stage === s),
-  );
+  const stages = STAGE_ORDER.filter((s) => r.churnStructure.byStageAndChannel.some((c) => c.stage === s));
   const channels = [...new Set(r.churnStructure.byStageAndChannel.map((c) => c.channel))].sort();
   const cells = r.churnStructure.byStageAndChannel.map((c) => [
     channels.indexOf(c.channel),
@@ -332,6 +359,199 @@ function tallyOption(rows: { key: string; answers: number }[], w: ReportWords, c
   };
 }
 
+// --- Recalls: funnel, uplift with its interval, relapse -------------------------------------------
+
+const RECALL_COLORS = {
+  started: COLORS.accent,
+  holdout: COLORS.muted,
+  sent: '#6f8fd0',
+  returned: COLORS.active,
+  lost: COLORS.churned,
+  neutral: '#b5bdcb',
+};
+
+function funnelOption(f: RecallsSection['funnel'], w: ReportWords): Option {
+  const fw = w.recalls.funnel;
+  const bars: [string, number, string][] = [
+    [fw.started, f.started, RECALL_COLORS.started],
+    [fw.holdout, f.holdout, RECALL_COLORS.holdout],
+    [fw.sentInApp, f.sent.inApp, RECALL_COLORS.sent],
+    [fw.sentPush, f.sent.push, RECALL_COLORS.sent],
+    [fw.sentSms, f.sent.sms, RECALL_COLORS.sent],
+    [fw.returnedInApp, f.returned.inApp, RECALL_COLORS.returned],
+    [fw.returnedPush, f.returned.push, RECALL_COLORS.returned],
+    [fw.returnedSms, f.returned.sms, RECALL_COLORS.returned],
+    [fw.returnedWithoutMessage, f.returned.withoutMessage, RECALL_COLORS.returned],
+    [fw.notReturned, f.notReturned, RECALL_COLORS.lost],
+    [fw.skipped, f.skipped, RECALL_COLORS.neutral],
+    [fw.failed, f.failed, RECALL_COLORS.lost],
+    [fw.stillRunning, f.stillRunning, RECALL_COLORS.neutral],
+  ];
+  if (f.smsSkippedForNoUplift > 0) bars.push([fw.smsSkipped, f.smsSkippedForNoUplift, RECALL_COLORS.neutral]);
+  return {
+    ...base(),
+    grid: { left: 170, right: 60, top: 10, bottom: 30 },
+    xAxis: { type: 'value', minInterval: 1 },
+    yAxis: {
+      type: 'category',
+      inverse: true,
+      data: bars.map(([label]) => label),
+      axisLabel: { interval: 0 },
+    },
+    series: [
+      {
+        type: 'bar',
+        name: fw.started,
+        barMaxWidth: 18,
+        label: { show: true, position: 'right', formatter: (p: { value: number }) => formatCount(p.value) },
+        data: bars.map(([, value, color]) => ({ value, itemStyle: { color } })),
+      },
+    ],
+  };
+}
+
+/** An uplift row that has a figure to draw (both arms at the minimum sample). */
+const measured = (r: UpliftRow): r is UpliftRow & { upliftPoints: number; ci95: Interval } =>
+  r.upliftPoints !== null && r.ci95 !== null;
+
+const upliftColor = (ci: Interval) =>
+  ci.low > 0 ? COLORS.active : ci.high < 0 ? COLORS.churned : COLORS.muted;
+
+interface RenderApi {
+  value: (dimension: number) => number;
+  coord: (point: number[]) => number[];
+  size: (point: number[]) => number[];
+}
+
+/**
+ * Uplift per row as a dot with its 95% interval as whiskers, and a dashed line at zero. A row under
+ * the minimum sample gets the words "not enough data yet" on its line, never a dot or whiskers.
+ * Null when no row has a figure: the page then says so instead of drawing an empty chart.
+ */
+export function upliftOption(rows: readonly UpliftRow[], w: ReportWords): Option | null {
+  const known = rows.flatMap((r, i) => (measured(r) ? [{ i, r }] : []));
+  if (known.length === 0) return null;
+  const unknown = rows.flatMap((r, i) => (measured(r) ? [] : [{ i, r }]));
+  const low = Math.min(0, ...known.map(({ r }) => r.ci95.low));
+  const high = Math.max(0, ...known.map(({ r }) => r.ci95.high));
+  const min = Math.floor((low - 2) / 5) * 5;
+  const max = Math.ceil((high + 2) / 5) * 5;
+  return {
+    ...base(),
+    grid: { left: 130, right: 30, top: 10, bottom: 45 },
+    xAxis: {
+      type: 'value',
+      min,
+      max,
+      name: w.recalls.points,
+      nameLocation: 'middle',
+      nameGap: 26,
+      axisLabel: { formatter: (v: number) => (v > 0 ? `+${v}` : v < 0 ? `−${-v}` : '0') },
+    },
+    yAxis: { type: 'category', inverse: true, data: rows.map((r) => code(w, r.key)) },
+    series: [
+      {
+        type: 'custom',
+        name: w.recalls.ci95,
+        encode: { x: [1, 2], y: 0 },
+        renderItem: (_: unknown, api: RenderApi) => {
+          const row = api.value(0);
+          const a = api.coord([api.value(1), row]);
+          const b = api.coord([api.value(2), row]);
+          const cap = Math.min(12, (api.size([0, 1])[1] ?? 20) * 0.35);
+          const color = upliftColor({ low: api.value(1), high: api.value(2) });
+          const line = (x1: number, y1: number, x2: number, y2: number) => ({
+            type: 'line',
+            shape: { x1, y1, x2, y2 },
+            style: { stroke: color, lineWidth: 2 },
+          });
+          const [ax = 0, ay = 0] = a;
+          const [bx = 0] = b;
+          return {
+            type: 'group',
+            children: [
+              line(ax, ay, bx, ay),
+              line(ax, ay - cap / 2, ax, ay + cap / 2),
+              line(bx, ay - cap / 2, bx, ay + cap / 2),
+            ],
+          };
+        },
+        data: known.map(({ i, r }) => [i, r.ci95.low, r.ci95.high]),
+      },
+      {
+        type: 'scatter',
+        name: w.recalls.uplift,
+        symbolSize: 11,
+        label: {
+          show: true,
+          position: 'top',
+          formatter: (p: { value: number[] }) => formatPoints(p.value[0] ?? null),
+        },
+        data: known.map(({ i, r }) => ({
+          value: [r.upliftPoints, i],
+          itemStyle: { color: upliftColor(r.ci95) },
+        })),
+        markLine: {
+          silent: true,
+          symbol: 'none',
+          label: { show: false },
+          lineStyle: { color: COLORS.muted, type: 'dashed' },
+          data: [{ xAxis: 0 }],
+        },
+      },
+      {
+        type: 'custom',
+        name: w.recalls.notEnoughData,
+        encode: { x: 0, y: 1 },
+        renderItem: (_: unknown, api: RenderApi) => {
+          const [x = 0, y = 0] = api.coord([min, api.value(1)]);
+          return {
+            type: 'text',
+            x: x + 8,
+            y,
+            style: {
+              text: `${w.recalls.notEnoughData} · ${w.recalls.arms(api.value(2), api.value(3))}`,
+              fill: COLORS.muted,
+              font: `italic 12px ${FONT_FAMILY}`,
+              align: 'left',
+              verticalAlign: 'middle',
+              // Over the zero line, which would otherwise strike the words through.
+              backgroundColor: '#fff',
+              padding: [2, 4],
+            },
+            z2: 10,
+          };
+        },
+        z: 5,
+        data: unknown.map(({ i, r }) => [min, i, r.recalledN, r.holdoutN]),
+      },
+    ],
+  };
+}
+
+function relapseOption(rows: readonly RelapseRow[], w: ReportWords): Option {
+  return {
+    ...base(),
+    grid: { left: 50, right: 20, top: 30, bottom: 50 },
+    xAxis: {
+      type: 'category',
+      data: rows.map((r) => `${code(w, r.key)}\nn ${formatCount(r.returned)}`),
+      axisLabel: { interval: 0 },
+    },
+    yAxis: { type: 'value', min: 0, max: 100, axisLabel: { formatter: '{value}%' } },
+    series: [
+      {
+        type: 'bar',
+        name: w.recalls.relapseRate,
+        barMaxWidth: 60,
+        itemStyle: { color: COLORS.churned },
+        label: { show: true, position: 'top', formatter: '{c}%' },
+        data: rows.map((r) => pct(r.relapseRate)),
+      },
+    ],
+  };
+}
+
 function code(w: ReportWords, key: string): string {
   return w.codes[key] ?? key;
 }
@@ -355,20 +575,30 @@ interface Figure {
   option: Option | null;
   width?: number;
   height?: number;
+  /** What the figure says instead of a chart when `option` is null (default: no data yet). */
+  empty?: string;
 }
 
 function figure(f: Figure, w: ReportWords): string {
   const body = f.option
     ? svg(f.option, f.width ?? 560, f.height ?? 320)
-    : `<p class="empty">${escapeHtml(w.noData)}</p>`;
+    : `<p class="empty">${escapeHtml(f.empty ?? w.noData)}</p>`;
   return `<figure class="chart" data-chart="${f.id}" data-empty="${f.option ? 'false' : 'true'}">
 <figcaption>${escapeHtml(f.title)}</figcaption>${f.note ? `<p class="note">${escapeHtml(f.note)}</p>` : ''}
 ${body}
 </figure>`;
 }
 
-function figureOf(value: string, raw: number | null, label: string, id: string, tone = ''): string {
-  return `<div class="figure ${tone}"><div class="value" data-figure="${id}" data-value="${raw ?? ''}">${escapeHtml(value)}</div><div class="label">${escapeHtml(label)}</div></div>`;
+function figureOf(value: string, raw: number | null, label: string, id: string, tone = '', sub = ''): string {
+  return `<div class="figure ${tone}"><div class="value" data-figure="${id}" data-value="${raw ?? ''}">${escapeHtml(value)}</div><div class="label">${escapeHtml(label)}</div>${sub}</div>`;
+}
+
+/** A tile's second line; `id` marks a figure on it the browser test reads. */
+function subLine(text: string, figureText?: { id: string; value: string; raw: string }): string {
+  const figurePart = figureText
+    ? ` <span data-figure="${figureText.id}" data-value="${escapeHtml(figureText.raw)}">${escapeHtml(figureText.value)}</span>`
+    : '';
+  return `<div class="sub">${escapeHtml(text)}${figurePart}</div>`;
 }
 
 function table(head: string[], rows: string[][]): string {
@@ -389,6 +619,10 @@ main { max-width: 1220px; margin: 0 auto; padding: 24px 40px 48px; }
 .figure { background: #fff; border-radius: 10px; padding: 16px 18px; box-shadow: 0 1px 3px rgba(20,40,80,.12); }
 .figure .value { font-size: 30px; font-weight: 700; }
 .figure .label { color: var(--muted); margin-top: 4px; }
+.figure .sub { color: var(--muted); font-size: 13px; margin-top: 6px; }
+.tiles { display: grid; grid-template-columns: repeat(4, 1fr); gap: 14px; margin: 12px 0 16px; }
+.tiles .figure .value { font-size: 26px; }
+.tiles .figure.pending .value { font-size: 20px; color: var(--muted); padding: 6px 0 4px; }
 .figure.bad .value { color: ${COLORS.churned}; } .figure.warn .value { color: #b87d0a; }
 .figure.good .value { color: ${COLORS.accent}; }
 h2 { margin: 32px 0 6px; font-size: 20px; }
@@ -405,8 +639,135 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #eef2f8; font-weight: 700; }
 .callout { background: #fff7e6; border: 1px solid #f1d49a; border-radius: 8px; padding: 10px 14px; margin: 12px 0; }
 footer { color: var(--muted); font-size: 12px; margin-top: 32px; }
-@media (max-width: 900px) { .grid, .headline { grid-template-columns: 1fr; } }
+@media (max-width: 900px) { .grid, .headline, .tiles { grid-template-columns: 1fr; } }
 `;
+
+/** The recalls part: tiles, funnel, relapse, uplift by strategy and by stage, the tables behind them. */
+function recallsPart(rc: RecallsSection, w: ReportWords): string {
+  const rw = w.recalls;
+  const heading = `<h2>${escapeHtml(w.sections.recalls)}</h2>`;
+  if (rc.funnel.started === 0)
+    return `${heading}\n<p class="lede" data-recalls="none">${escapeHtml(rw.none)}</p>`;
+  const u = rc.uplift;
+  const byLifecycle = [...u.byLifecycle].sort((x, y) => stageRank(x.key) - stageRank(y.key));
+  const upliftTone = u.ci95 === null ? '' : u.ci95.low > 0 ? 'good' : u.ci95.high < 0 ? 'bad' : '';
+  const tiles = [
+    figureOf(
+      u.upliftPoints === null ? rw.notEnoughData : formatPoints(u.upliftPoints),
+      u.upliftPoints,
+      rw.uplift,
+      'uplift',
+      u.upliftPoints === null ? 'pending' : upliftTone,
+      u.ci95 === null
+        ? subLine(rw.samples(u.recalledN, u.holdoutN, u.minSamplePerArm))
+        : subLine(rw.ci95, {
+            id: 'upliftCi95',
+            value: formatInterval(u.ci95),
+            raw: `${u.ci95.low},${u.ci95.high}`,
+          }),
+    ),
+    figureOf(
+      formatYuanExact(rc.costPerIncrementalReturnFen),
+      rc.costPerIncrementalReturnFen,
+      rw.costPerIncrementalReturn,
+      'costPerIncrementalReturn',
+      '',
+      subLine(
+        rc.costPerIncrementalReturnFen !== null
+          ? rw.costOfMatured(formatYuanExact(rc.cost.maturedRecalledCostFen))
+          : u.upliftPoints === null
+            ? rw.notEnoughData
+            : rw.noPositiveUplift,
+      ),
+    ),
+    figureOf(
+      formatRatio(rc.rewardRoi),
+      rc.rewardRoi,
+      rw.rewardRoi,
+      'rewardRoi',
+      '',
+      subLine(rw.rewardsPaid(formatYuanExact(rc.cost.rewardsPaidFen))),
+    ),
+    figureOf(
+      formatShare(rc.relapse.relapseRate),
+      rc.relapse.relapseRate,
+      rw.relapseRate,
+      'relapseRate',
+      'warn',
+      subLine(rw.relapsedOf(rc.relapse.relapsed, rc.relapse.returned)),
+    ),
+  ].join('\n');
+
+  const upliftFigure = (id: string, title: string, rows: UpliftRow[]): Figure => ({
+    id,
+    title,
+    note: w.notes.uplift,
+    option: upliftOption(rows, w),
+    height: Math.max(200, 80 + 44 * rows.length),
+    empty:
+      rows.length === 0
+        ? w.noData
+        : `${rw.notEnoughData}: ${rw.samples(u.recalledN, u.holdoutN, u.minSamplePerArm)}`,
+  });
+  const figures: Figure[] = [
+    {
+      id: 'recall-funnel',
+      title: w.charts.recallFunnel,
+      note: w.notes.recallFunnel,
+      option: funnelOption(rc.funnel, w),
+      height: 400,
+    },
+    {
+      id: 'relapse-by-step',
+      title: w.charts.relapseByStep,
+      note: w.notes.relapse,
+      option: rc.relapse.byWinningStep.length > 0 ? relapseOption(rc.relapse.byWinningStep, w) : null,
+      height: 400,
+      empty: rw.noRelapseYet,
+    },
+    upliftFigure('uplift-strategy', w.charts.upliftByStrategy, u.byStrategy),
+    upliftFigure('uplift-lifecycle', w.charts.upliftByLifecycle, byLifecycle),
+  ];
+
+  const arm = (returned: number, n: number, rate: number | null) =>
+    `${formatCount(returned)} / ${formatCount(n)} (${formatShare(rate)})`;
+  const upliftTable = (first: string, rows: UpliftRow[]) =>
+    table(
+      [first, rw.table.recalled, rw.table.holdout, rw.table.uplift, rw.ci95],
+      rows.map((x) => [
+        code(w, x.key),
+        arm(x.recalledReturned, x.recalledN, x.recalledReturnRate),
+        arm(x.holdoutReturned, x.holdoutN, x.holdoutReturnRate),
+        x.upliftPoints === null ? rw.notEnoughData : formatPoints(x.upliftPoints),
+        formatInterval(x.ci95),
+      ]),
+    );
+  const c = rc.cost;
+  const costTable = table(
+    [rw.table.item, rw.table.count, rw.table.cost],
+    [
+      [rw.table.sms, formatCount(c.messages.sms), formatYuanExact(c.messages.sms * c.unitPricesFen.sms)],
+      [rw.table.push, formatCount(c.messages.push), formatYuanExact(c.messages.push * c.unitPricesFen.push)],
+      [
+        rw.table.inApp,
+        formatCount(c.messages.inApp),
+        formatYuanExact(c.messages.inApp * c.unitPricesFen.inApp),
+      ],
+      [rw.table.transitions, formatCount(c.transitions), formatYuanExact(c.transitionsFen)],
+      [rw.table.rewardsPaid, '', formatYuanExact(c.rewardsPaidFen)],
+      [rw.table.total, '', formatYuanExact(c.totalFen)],
+    ],
+  );
+  return `${heading}
+<p class="lede">${escapeHtml(rw.lede(rc.funnel.started, u.windowDays, u.minSamplePerArm))}</p>
+<section class="tiles">
+${tiles}
+</section>
+<div class="grid">${figures.map((f) => figure(f, w)).join('\n')}</div>
+${upliftTable(rw.table.strategy, u.byStrategy)}
+${upliftTable(rw.table.lifecycle, byLifecycle)}
+${costTable}`;
+}
 
 export function renderReportHtml(r: Report, options: RenderOptions): string {
   const w = reportWords(options.locale);
@@ -534,6 +895,7 @@ ${grid(warning)}
 ${backtestTables}
 <h2>${escapeHtml(w.sections.feedback)}</h2>
 ${grid(feedback)}
+${recallsPart(r.recalls, w)}
 <footer>winback · ${escapeHtml(r.from)} – ${escapeHtml(r.to)}</footer>
 </main>
 </body>

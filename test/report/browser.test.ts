@@ -6,7 +6,15 @@ import sparticuz from '@sparticuz/chromium';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../../functions/domain/report.ts';
-import { formatCount, formatShare } from '../../functions/domain/report-html.ts';
+import {
+  formatCount,
+  formatInterval,
+  formatPoints,
+  formatRatio,
+  formatShare,
+  formatYuanExact,
+} from '../../functions/domain/report-html.ts';
+import { reportWords } from '../../functions/domain/report-labels.ts';
 import { writeReport } from '../../local/commands/report.ts';
 import { writeSyntheticLake } from '../../local/report-synthetic-lake.ts';
 
@@ -22,6 +30,10 @@ const CHARTS = [
   'login',
   'feedback-reasons',
   'feedback-issues',
+  'recall-funnel',
+  'relapse-by-step',
+  'uplift-strategy',
+  'uplift-lifecycle',
 ];
 
 let dir: string;
@@ -29,7 +41,14 @@ let report: Report;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'winback-report-browser-'));
-  writeSyntheticLake({ root: join(dir, 'lake'), users: 600, days: 75, start: '2026-08-01', feedback: 150 });
+  // 2,000 users: enough recall draws that the holdout arm passes the minimum sample (100).
+  await writeSyntheticLake({
+    root: join(dir, 'lake'),
+    users: 2_000,
+    days: 75,
+    start: '2026-08-01',
+    feedback: 150,
+  });
   ({ report } = await writeReport({
     lakeDir: join(dir, 'lake'),
     out: [join(dir, 'report.json'), join(dir, 'zh-CN.html')],
@@ -83,14 +102,41 @@ describe.each(['zh-CN', 'en'] as const)('the %s report in headless Chromium', (l
       const figures = await page.$$eval('[data-figure]', (els) =>
         Object.fromEntries(els.map((e) => [e.getAttribute('data-figure'), e.textContent])),
       );
+      const rc = report.recalls;
       expect(figures).toEqual({
         users: formatCount(report.headline.users),
         churned: formatCount(report.headline.churned),
         atRisk: formatCount(report.headline.atRisk),
         precision: formatShare(report.headline.precision),
         recall: formatShare(report.headline.recall),
+        uplift: formatPoints(rc.uplift.upliftPoints),
+        upliftCi95: formatInterval(rc.uplift.ci95),
+        costPerIncrementalReturn: formatYuanExact(rc.costPerIncrementalReturnFen),
+        rewardRoi: formatRatio(rc.rewardRoi),
+        relapseRate: formatShare(rc.relapse.relapseRate),
       });
       expect(report.headline.users).toBeGreaterThan(0);
+
+      // Each uplift chart draws whiskers (three strokes) and a dot per row with a figure, and the
+      // words "not enough data yet" on the line of each row without one.
+      const words = reportWords(locale).recalls;
+      for (const [id, rows] of [
+        ['uplift-strategy', rc.uplift.byStrategy],
+        ['uplift-lifecycle', rc.uplift.byLifecycle],
+      ] as const) {
+        const drawn = await page.$eval(
+          `figure[data-chart="${id}"]`,
+          (f, notEnough) => ({
+            whiskers: f.querySelectorAll('svg path[ecmeta_series_index="0"]').length,
+            dots: f.querySelectorAll('svg path[ecmeta_series_index="1"]:not([ecmeta_silent])').length,
+            notes: [...f.querySelectorAll('svg text')].filter((t) => t.textContent?.startsWith(notEnough))
+              .length,
+          }),
+          words.notEnoughData,
+        );
+        const measured = rows.filter((r) => r.ci95 !== null).length;
+        expect(drawn, id).toEqual({ whiskers: 3 * measured, dots: measured, notes: rows.length - measured });
+      }
 
       // The embedded font covers the page's characters: Chinese shows as glyphs, not boxes.
       const probe = locale === 'zh-CN' ? '流失用户预警精确率' : 'Churned users';
@@ -119,4 +165,22 @@ it('the JSON file is the report the page was drawn from', () => {
   const json = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as Report;
   expect(json.headline).toEqual(report.headline);
   expect(json.backtest.daysEvaluated).toBeGreaterThan(0);
+  expect(json.recalls).toEqual(report.recalls);
+});
+
+it('the synthetic lake has recalls enough to measure: a holdout near a tenth, an uplift with its interval', () => {
+  const { funnel, uplift } = report.recalls;
+  expect(funnel.holdout / funnel.started).toBeGreaterThan(0.05);
+  expect(funnel.holdout / funnel.started).toBeLessThan(0.2);
+  expect(uplift.holdoutN).toBeGreaterThanOrEqual(uplift.minSamplePerArm);
+  expect(uplift.upliftPoints).not.toBeNull();
+  expect(uplift.ci95).not.toBeNull();
+  expect(funnel.returned.total).toBeGreaterThan(0);
+  // Some rows have a figure and some are still short of the minimum: the charts show both cases.
+  const rows = [...uplift.byStrategy, ...uplift.byLifecycle];
+  expect(rows.some((r) => r.ci95 !== null)).toBe(true);
+  expect(rows.some((r) => r.ci95 === null)).toBe(true);
+  expect(report.recalls.costPerIncrementalReturnFen).not.toBeNull();
+  expect(report.recalls.rewardRoi).not.toBeNull();
+  expect(report.recalls.relapse.relapseRate).not.toBeNull();
 });
