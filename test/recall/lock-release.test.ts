@@ -9,7 +9,8 @@ import { putUsers, readRecall, readUser, useTestRuntime } from '../support/runti
 // Case 3: every lock has a way out — a retried Close releases the user, a failed manual start
 // leaves the user startable.
 
-const inactive = { lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) };
+/** At risk (low): `inactive_login` fires after 14 days without login. */
+const inactive = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
 const fault = (name: string) => Object.assign(new Error(`${name} happened`), { name });
 
 function recallDeps(rt: Runtime) {

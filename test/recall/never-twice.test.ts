@@ -18,7 +18,8 @@ import {
 
 // Retries and held messages: whatever happens between the provider and the ledger, a step goes out once.
 
-const inactive = { lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) };
+/** At risk (low): `inactive_login` fires after 14 days without login. */
+const inactive = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
 const plan = { channels: ['in_app', 'push', 'sms'] as const, strategies: [{ kind: 'reminder' as const }] };
 
 /** A user and an open episode, ready for one send step to be called directly. */

@@ -26,7 +26,7 @@ describe('an opt-out lookup that fails', () => {
     const { rt } = env;
     await putUsers(
       rt,
-      aUser({ userId: 'o-step', lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) }),
+      aUser({ userId: 'o-step', lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) }),
     );
     const deps = rt.stepDeps;
     const lookup = deps.sms.isOptedOut.bind(deps.sms);
@@ -59,8 +59,8 @@ describe('an opt-out lookup that fails', () => {
       rt,
       aUser({
         userId: 'o-flow',
-        lastLoginAt: daysBefore(new Date(t0), 10),
-        lastInvestAt: daysBefore(new Date(t0), 10),
+        lastLoginAt: daysBefore(new Date(t0), 20),
+        lastInvestAt: daysBefore(new Date(t0), 20),
         phone: '+8613900000001',
       }),
     );

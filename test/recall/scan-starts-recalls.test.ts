@@ -15,17 +15,18 @@ const lapsed = (days: number): Partial<UserRecord> => ({
 
 const users: UserRecord[] = [
   aUser({ userId: 's-active', phone: '+8613900000001' }),
-  // inactive_login: at risk, low.
-  aUser({ userId: 's-atrisk', phone: '+8613900000002', ...lapsed(10) }),
+  // inactive_login (over 14 days): at risk, low.
+  aUser({ userId: 's-atrisk', phone: '+8613900000002', ...lapsed(20) }),
   // 40 days without login or investment: churned, medium.
   aUser({ userId: 's-churned', phone: '+8613900000003', ...lapsed(40) }),
   // > 15 days without login and a balance under ¥100: high risk.
   aUser({ userId: 's-high', phone: '+8613900000004', ...lapsed(20), balanceFen: 5_000 }),
-  // ¥200,000 invested over time, balance under ¥100: lapsed high value (not high risk: 10 days).
+  // ¥200,000 invested over time, balance under ¥100: lapsed high value, and inactive_login (over 14
+  // days) but not high risk (that needs over 15 days).
   aUser({
     userId: 's-whale',
     phone: '+8613900000005',
-    ...lapsed(10),
+    ...lapsed(15),
     totalInvestedFen: 20_000_000,
     balanceFen: 5_000,
   }),
@@ -33,7 +34,7 @@ const users: UserRecord[] = [
   aUser({
     userId: 's-cooling',
     phone: '+8613900000006',
-    ...lapsed(10),
+    ...lapsed(20),
     lastRecallClosedAt: daysBefore(AS_OF, 5),
     lastRecallOutcome: 'not_returned',
   } as Partial<UserRecord>),
@@ -41,7 +42,7 @@ const users: UserRecord[] = [
   aUser({
     userId: 's-busy',
     phone: '+8613900000007',
-    ...lapsed(10),
+    ...lapsed(20),
     activeRecallId: 'r-20261101-s-busy',
   } as Partial<UserRecord>),
 ];
@@ -154,18 +155,18 @@ describe('the relapse watch', () => {
     const { rt } = env;
     await putUsers(
       rt,
-      // Came back from a recall 20 days ago (watch runs 10 more days), now 10 days inactive again.
+      // Came back from a recall 20 days ago (watch runs 10 more days), now 16 days inactive again.
       aUser({
         userId: 'w-relapsed',
-        ...lapsed(10),
+        ...lapsed(16),
         lastRecallClosedAt: daysBefore(AS_OF, 20),
         lastRecallOutcome: 'returned',
         relapseWatchUntil: addHours(asOf, 240),
       } as Partial<UserRecord>),
-      // Watch expired yesterday: no alert.
+      // At risk too, but the watch expired yesterday: no alert.
       aUser({
         userId: 'w-expired',
-        ...lapsed(10),
+        ...lapsed(16),
         lastRecallClosedAt: daysBefore(AS_OF, 31),
         lastRecallOutcome: 'returned',
         relapseWatchUntil: addHours(asOf, -24),
@@ -217,22 +218,22 @@ describe('locks that no running recall stands behind', () => {
       rt,
       aUser({
         userId: 'l-unstarted',
-        ...lapsed(10),
+        ...lapsed(20),
         activeRecallId: 'r-20261121-l-unstarted',
       } as Partial<UserRecord>),
       aUser({
         userId: 'l-closed',
-        ...lapsed(10),
+        ...lapsed(20),
         activeRecallId: 'r-20261121-l-closed',
       } as Partial<UserRecord>),
       aUser({
         userId: 'l-orphan',
-        ...lapsed(10),
+        ...lapsed(20),
         activeRecallId: 'r-20261101-l-orphan',
       } as Partial<UserRecord>),
       aUser({
         userId: 'l-stalled',
-        ...lapsed(10),
+        ...lapsed(20),
         activeRecallId: 'r-20261104-l-stalled',
       } as Partial<UserRecord>),
     );

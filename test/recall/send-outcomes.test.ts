@@ -8,7 +8,8 @@ import { loggedBy, outboxItems, putUsers, readRecall, useTestRuntime } from '../
 // Case 1: a send whose outcome is in doubt is recorded `unknown`, counted, and never sent again;
 // only a definite refusal may be retried or fall through.
 
-const inactive = { lastLoginAt: daysBefore(AS_OF, 10), lastInvestAt: daysBefore(AS_OF, 10) };
+/** At risk (low): `inactive_login` fires after 14 days without login. */
+const inactive = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
 
 async function openStep(rt: Runtime, userId: string, channel: RecallChannel) {
   await putUsers(rt, aUser({ userId, ...inactive }));

@@ -60,15 +60,16 @@ function shanghai(at: string): string {
 
 let phoneSeq = 0;
 /**
- * At risk (low) as of `at`: no login or investment for 10 days, a healthy balance, every channel
- * consented and addressable. Phone and push token are unique per user, as the outbox lists are shared.
+ * At risk (low) as of `at`: no login or investment for 20 days (`inactive_login` is over 14), a healthy
+ * balance, every channel consented and addressable. Phone and push token are unique per user, as the
+ * outbox lists are shared.
  */
 function lapsedUser(userId: string, at: string, overrides: Partial<UserRecord> = {}): UserRecord {
   const asOf = new Date(at);
   return aUser({
     userId,
-    lastLoginAt: daysBefore(asOf, 10),
-    lastInvestAt: daysBefore(asOf, 10),
+    lastLoginAt: daysBefore(asOf, 20),
+    lastInvestAt: daysBefore(asOf, 20),
     phone: `+86139${String(10_000_000 + ++phoneSeq).slice(-8)}`,
     pushAddress: `token-${userId}-abcdef`,
     ...overrides,
@@ -641,8 +642,20 @@ describe('recall paths under the default escalation', () => {
   it('issues one conditional reward to a lapsed high-value user and unlocks it on a ¥10,000 investment', async () => {
     const { rt } = env;
     const t0 = nextShanghaiTime(rt, '10:00');
-    const user = lapsedUser('p-whale', t0, { totalInvestedFen: 20_000_000, balanceFen: 9_000 });
-    const capped = lapsedUser('p-bigwhale', t0, { totalInvestedFen: 80_000_000, balanceFen: 0 });
+    // 15 days without login: inactive_login, yet not high risk (over 15 days with a low balance), so
+    // the escalation starts in-app.
+    const asOf = new Date(t0);
+    const fifteenDays = { lastLoginAt: daysBefore(asOf, 15), lastInvestAt: daysBefore(asOf, 15) };
+    const user = lapsedUser('p-whale', t0, {
+      totalInvestedFen: 20_000_000,
+      balanceFen: 9_000,
+      ...fifteenDays,
+    });
+    const capped = lapsedUser('p-bigwhale', t0, {
+      totalInvestedFen: 80_000_000,
+      balanceFen: 0,
+      ...fifteenDays,
+    });
     const recallId = await begin(rt, user, t0);
     const cappedId = await begin(rt, capped, t0);
 
