@@ -296,7 +296,7 @@ describe('users: assessment, feedback, inbox', () => {
 
 describe('recalls', () => {
   beforeAll(async () => {
-    await call('PUT', '/users/rc-1', profile({ lastLoginAt: daysBefore(AS_OF, 10) }));
+    await call('PUT', '/users/rc-1', profile({ lastLoginAt: daysBefore(AS_OF, 20) }));
   });
 
   it('starts a manual recall (202), 409s with its id while it is open, and shows it', async () => {

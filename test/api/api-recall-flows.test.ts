@@ -46,8 +46,8 @@ const rt = () => server.runtime;
 
 describe('a manual recall', () => {
   it('closes as returned when a login event arrives before the check', async () => {
-    // Lapsed ten days: at risk but not high, so the escalation starts in-app and waits two days.
-    await putUser({ userId: 'back-1', lastLoginAt: daysBefore(AS_OF, 10), channel: 'organic' });
+    // Lapsed twenty days: at risk but not high, so the escalation starts in-app and waits two days.
+    await putUser({ userId: 'back-1', lastLoginAt: daysBefore(AS_OF, 20), channel: 'organic' });
     const started = await call('POST', '/recalls', { userId: 'back-1' });
     expect(started.status).toBe(202);
     const { recallId } = started.body;
