@@ -44,8 +44,12 @@ export const PolicySchema = z.strictObject({
     .prefault({}),
   warnings: z
     .strictObject({
-      /** `inactive_login` fires when days without login are strictly more than this. */
-      loginDaysOver: days.default(7),
+      /**
+       * `inactive_login` fires when days without login are strictly more than this. 14 waits until an
+       * engaged user (who comes back every 7–15 days) has missed a usual return: on the demo's base it
+       * flags about a tenth of user-days at about four times the base rate (docs/lake.md, "The trade-off").
+       */
+      loginDaysOver: days.default(14),
       /** `inactive_invest` fires when days without investing (or since registering, if never) exceed this. */
       investDaysOver: days.default(14),
       lowBalanceUnderFen: fen.default(10_000),
@@ -55,10 +59,12 @@ export const PolicySchema = z.strictObject({
       highValueTotalFen: fen.default(10_000_000),
       /** `high_churn_channel` fires when the channel's base risk is at least this. */
       highChurnChannelRisk: share.default(0.5),
-      /** Which reasons make an otherwise active user `at_risk`; the rest only weigh in the score and the plan. */
-      statusReasons: z
-        .array(z.enum(REASON_CODES))
-        .default(['inactive_login', 'inactive_invest', 'high_value_lapsed']),
+      /**
+       * Which reasons make an otherwise active user `at_risk`; the rest only weigh in the score and the plan.
+       * `inactive_invest` is not among them by default: on its own it marks two thirds of user-days at risk,
+       * nine in ten wrongly. docs/policy-sensitive.json opts back in (with login over 7 days).
+       */
+      statusReasons: z.array(z.enum(REASON_CODES)).default(['inactive_login', 'high_value_lapsed']),
     })
     .prefault({}),
   /** An override adds to or changes these channels; the others keep their defaults. */

@@ -34,8 +34,16 @@ function onlyWeight(name: keyof Policy['score']['weights'], extra: PolicyInput =
 const churnedUser = (overrides: Partial<UserRecord> = {}) =>
   aUser({ lastLoginAt: ago(40), lastInvestAt: ago(40), ...overrides });
 
-/** Ten days without login: at risk through `inactive_login` only, level low. */
-const atRiskUser = (overrides: Partial<UserRecord> = {}) => aUser({ lastLoginAt: ago(10), ...overrides });
+/** Twenty days without login: at risk through `inactive_login` only (over 14 days), level low. */
+const atRiskUser = (overrides: Partial<UserRecord> = {}) => aUser({ lastLoginAt: ago(20), ...overrides });
+
+/**
+ * The pre-calibration thresholds, as in docs/policy-sensitive.json: `inactive_login` after 7 days and
+ * `inactive_invest` also setting the status.
+ */
+const SENSITIVE = parsePolicy({
+  warnings: { loginDaysOver: 7, statusReasons: ['inactive_login', 'inactive_invest', 'high_value_lapsed'] },
+});
 
 describe('assess: shape and the fixture', () => {
   it('returns the full assessment of an active user with no reasons and no plan', () => {
@@ -64,7 +72,7 @@ describe('assess: shape and the fixture', () => {
       }),
     );
     expect(result.reasons).toEqual([
-      { code: 'inactive_login', value: 90, threshold: 7 },
+      { code: 'inactive_login', value: 90, threshold: 14 },
       { code: 'inactive_invest', value: 90, threshold: 14 },
       { code: 'low_balance', value: 0, threshold: 10_000 },
       { code: 'few_investments', value: 2, threshold: 2 },
@@ -94,7 +102,7 @@ describe('assess: churn', () => {
     expect(result.status).toBe(status);
     expect(result.level).toBe('low');
     expect(result.reasons).toEqual([
-      { code: 'inactive_login', value: login, threshold: 7 },
+      { code: 'inactive_login', value: login, threshold: 14 },
       { code: 'inactive_invest', value: invest, threshold: 14 },
     ]);
   });
@@ -103,7 +111,7 @@ describe('assess: churn', () => {
     const almost = new Date(AS_OF.getTime() - 30 * 86_400_000 + MS_PER_MINUTE).toISOString();
     const result = run(aUser({ lastLoginAt: almost, lastInvestAt: almost }));
     expect(result.status).toBe('at_risk');
-    expect(result.reasons[0]).toEqual({ code: 'inactive_login', value: 29, threshold: 7 });
+    expect(result.reasons[0]).toEqual({ code: 'inactive_login', value: 29, threshold: 14 });
   });
 
   it('a later asOf turns the same user from at risk into churned', () => {
@@ -131,22 +139,24 @@ describe('assess: churn', () => {
       );
       expect(result.status).toBe(status);
       expect(result.reasons).toEqual([
-        { code: 'inactive_login', value: registeredDaysAgo, threshold: 7 },
+        { code: 'inactive_login', value: registeredDaysAgo, threshold: 14 },
         { code: 'inactive_invest', value: registeredDaysAgo, threshold: 14, never: true },
         { code: 'few_investments', value: 0, threshold: 2 },
       ]);
     },
   );
 
-  it('a user who never invested but logged in yesterday is at risk, not churned', () => {
-    const result = run(aUser({ lastInvestAt: undefined, investCount: 0 }));
-    expect(result.status).toBe('at_risk');
+  it('a user who never invested but logged in yesterday is not churned: active by default, at risk when inactive_invest sets the status', () => {
+    const user = aUser({ lastInvestAt: undefined, investCount: 0 });
+    const result = run(user);
+    expect(result.status).toBe('active');
     expect(result.reasons).toContainEqual({
       code: 'inactive_invest',
       value: 400,
       threshold: 14,
       never: true,
     });
+    expect(run(user, SENSITIVE).status).toBe('at_risk');
   });
 
   it('honours policy.churn.inactiveDays', () => {
@@ -210,10 +220,12 @@ describe('assess: level', () => {
 
 describe('assess: status reasons', () => {
   it.each([
-    { case: '7 days without login', user: { lastLoginAt: ago(7) }, status: 'active' },
-    { case: '8 days without login', user: { lastLoginAt: ago(8) }, status: 'at_risk' },
+    { case: '14 days without login', user: { lastLoginAt: ago(14) }, status: 'active' },
+    { case: '15 days without login', user: { lastLoginAt: ago(15) }, status: 'at_risk' },
+    // inactive_invest is a reason by default, not a status reason: it weighs in the score and the plan.
     { case: '14 days without investing', user: { lastInvestAt: ago(14) }, status: 'active' },
-    { case: '15 days without investing', user: { lastInvestAt: ago(15) }, status: 'at_risk' },
+    { case: '15 days without investing', user: { lastInvestAt: ago(15) }, status: 'active' },
+    { case: '90 days without investing', user: { lastInvestAt: ago(90) }, status: 'active' },
     { case: 'high value lapsed', user: { totalInvestedFen: 10_000_000, balanceFen: 0 }, status: 'at_risk' },
     { case: 'only few investments', user: { investCount: 1 }, status: 'active' },
     { case: 'only small investments', user: { maxInvestFen: 1 }, status: 'active' },
@@ -222,11 +234,21 @@ describe('assess: status reasons', () => {
     expect(run(aUser(user)).status).toBe(status);
   });
 
+  it.each([
+    { case: '7 days without login', user: { lastLoginAt: ago(7) }, status: 'active' },
+    { case: '8 days without login', user: { lastLoginAt: ago(8) }, status: 'at_risk' },
+    { case: '14 days without investing', user: { lastInvestAt: ago(14) }, status: 'active' },
+    { case: '15 days without investing', user: { lastInvestAt: ago(15) }, status: 'at_risk' },
+    { case: 'high value lapsed', user: { totalInvestedFen: 10_000_000, balanceFen: 0 }, status: 'at_risk' },
+  ])('under the sensitive policy: $case → $status', ({ user, status }) => {
+    expect(run(aUser(user), SENSITIVE).status).toBe(status);
+  });
+
   it('policy.warnings.statusReasons decides which reasons set the status', () => {
     const user = aUser({ balanceFen: 5_000 });
     expect(run(user, parsePolicy({ warnings: { statusReasons: ['low_balance'] } })).status).toBe('at_risk');
     expect(
-      run(aUser({ lastLoginAt: ago(10) }), parsePolicy({ warnings: { statusReasons: [] } })).status,
+      run(aUser({ lastLoginAt: ago(20) }), parsePolicy({ warnings: { statusReasons: [] } })).status,
     ).toBe('active');
   });
 });
@@ -235,11 +257,11 @@ describe('assess: reasons at their boundaries', () => {
   const codes = (reasons: Reason[]) => reasons.map((r) => r.code);
 
   it.each([
-    { case: 'login 7 days ago', user: { lastLoginAt: ago(7) }, reason: undefined },
+    { case: 'login 14 days ago', user: { lastLoginAt: ago(14) }, reason: undefined },
     {
-      case: 'login 8 days ago',
-      user: { lastLoginAt: ago(8) },
-      reason: { code: 'inactive_login', value: 8, threshold: 7 },
+      case: 'login 15 days ago',
+      user: { lastLoginAt: ago(15) },
+      reason: { code: 'inactive_login', value: 15, threshold: 14 },
     },
     { case: 'invested 14 days ago', user: { lastInvestAt: ago(14) }, reason: undefined },
     {

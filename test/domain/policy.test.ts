@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   channelRisk,
@@ -11,14 +12,14 @@ const DOCUMENTED_DEFAULTS = {
   churn: { inactiveDays: 30 },
   highRisk: { loginDaysOver: 15, balanceUnderFen: 10_000 },
   warnings: {
-    loginDaysOver: 7,
+    loginDaysOver: 14,
     investDaysOver: 14,
     lowBalanceUnderFen: 10_000,
     fewInvestmentsAtMost: 2,
     trustLineFen: 1_000_000,
     highValueTotalFen: 10_000_000,
     highChurnChannelRisk: 0.5,
-    statusReasons: ['inactive_login', 'inactive_invest', 'high_value_lapsed'],
+    statusReasons: ['inactive_login', 'high_value_lapsed'],
   },
   channelBaseRisk: { distribution: 0.8, ads: 0.6, finance_supermarket: 0.5, invite: 0.3, organic: 0.2 },
   defaultChannelRisk: 0.4,
@@ -89,6 +90,20 @@ describe('parsePolicy: defaults', () => {
       expect(parsePolicy(input)).toEqual(DEFAULT_POLICY);
     },
   );
+
+  it('docs/policy-sensitive.json restores the pre-calibration warnings and changes nothing else', () => {
+    const file = JSON.parse(
+      readFileSync(new URL('../../docs/policy-sensitive.json', import.meta.url), 'utf8'),
+    );
+    expect(parsePolicy(file, 'docs/policy-sensitive.json')).toEqual({
+      ...DOCUMENTED_DEFAULTS,
+      warnings: {
+        ...DOCUMENTED_DEFAULTS.warnings,
+        loginDaysOver: 7,
+        statusReasons: ['inactive_login', 'inactive_invest', 'high_value_lapsed'],
+      },
+    });
+  });
 
   it('the default weights add up to 100', () => {
     const total = Object.values(DEFAULT_POLICY.score.weights).reduce((a, b) => a + b, 0);
