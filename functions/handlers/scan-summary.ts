@@ -123,7 +123,10 @@ export const handler = observed<ScanSummaryEvent, ScanSummary>(tools).handler(as
     ...(lakeBucket
       ? {
           reportLocation: (day: string) => `s3://${lakeBucket}/${reportKeys(day).html}`,
-          previousReport: () => (reports ??= new S3ReportStore(s3Client(), lakeBucket)).latest(),
+          previousReport: () => {
+            reports ??= new S3ReportStore(s3Client(), lakeBucket);
+            return reports.latest();
+          },
         }
       : {}),
     observe: (totals) =>
