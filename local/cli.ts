@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { loadPolicyFile, runAssess } from './commands/assess.ts';
+import { loadPolicyFile, readPolicyOverrides, runAssess } from './commands/assess.ts';
 import type { ExportKind } from './commands/store.ts';
 import { DEMO_DEFAULT_USERS } from './defaults.ts';
 import { openStoreDir, type StoreMode } from './store-dir.ts';
@@ -244,7 +244,8 @@ export async function main(argv: string[]): Promise<number> {
         seed: wholeNumber(values.seed, 'seed', 42, 0),
         days: wholeNumber(values.days, 'days', 14, 1, 3650),
         asOf: day(values['as-of'], new Date('2026-11-24T01:00:00Z')),
-        policy: values.policy ? await loadPolicyFile(values.policy) : undefined,
+        // The overrides as written: the demo adds its own holdout share unless the file names one.
+        policy: values.policy ? await readPolicyOverrides(values.policy) : undefined,
         segments: values.segments ? wholeNumber(values.segments, 'segments', 8, 1, 1000) : undefined,
         out: process.stdout,
       };

@@ -8,7 +8,7 @@
 export const DEMO_DEFAULT_USERS = 2_000;
 
 /**
- * The demo draws 15% of recalls into the holdout (the policy default is 5%): enough matured
+ * The demo draws 20% of recalls into the holdout (the policy default is 5%): enough matured
  * comparison users by its last day for the uplift to have an interval (see demoPolicy).
  */
-export const DEMO_HOLDOUT_SHARE = 0.15;
+export const DEMO_HOLDOUT_SHARE = 0.2;

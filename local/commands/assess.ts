@@ -59,6 +59,14 @@ export class InputFileError extends Error {
  */
 export async function loadPolicyFile(path?: string): Promise<Policy> {
   if (path === undefined) return DEFAULT_POLICY;
+  return parsePolicy(await readPolicyOverrides(path), `policy file ${path}`);
+}
+
+/**
+ * The override file as written, checked (an invalid one fails as loadPolicyFile does) but without
+ * the defaults filled in: for a caller that adds defaults of its own (the demo's holdout share).
+ */
+export async function readPolicyOverrides(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -82,5 +90,6 @@ export async function loadPolicyFile(path?: string): Promise<Policy> {
       },
     );
   }
-  return parsePolicy(json, `policy file ${path}`);
+  parsePolicy(json, `policy file ${path}`);
+  return json;
 }

@@ -250,7 +250,7 @@ export function recallCountsLegend(recalls: Record<string, number>, cooldownDays
 /**
  * The demo's policy: the given one, with a holdout of DEMO_HOLDOUT_SHARE unless it names its own.
  * Only the first day's recalls have a finished window by the last simulated day; at the default 5%
- * their holdout is about 60 users, under the 100 per arm the uplift needs before it says a number.
+ * their holdout is about 30 users under the default thresholds, under the 100 per arm the uplift needs before it says a number.
  */
 export function demoPolicy(policy: unknown): unknown {
   // Anything but an object goes on as given, to be refused by the policy's own check.

@@ -36,11 +36,11 @@ describe('demo output', () => {
     expect(recallCountsLegend({ cooldown: 1 }, 1)).toContain('less than 1 day ago');
   });
 
-  it('holds out 15% unless the policy names its own share, and passes anything else on unchanged', () => {
-    expect(demoPolicy(undefined)).toEqual({ recall: { holdoutShare: 0.15 } });
+  it('holds out 20% unless the policy names its own share, and passes anything else on unchanged', () => {
+    expect(demoPolicy(undefined)).toEqual({ recall: { holdoutShare: 0.2 } });
     expect(demoPolicy({ warnings: { loginDaysOver: 10 }, recall: { cooldownDays: 7 } })).toEqual({
       warnings: { loginDaysOver: 10 },
-      recall: { cooldownDays: 7, holdoutShare: 0.15 },
+      recall: { cooldownDays: 7, holdoutShare: 0.2 },
     });
     expect(demoPolicy({ recall: { holdoutShare: 0.05 } })).toEqual({ recall: { holdoutShare: 0.05 } });
     expect(demoPolicy('not a policy')).toBe('not a policy');
