@@ -579,30 +579,33 @@ export function formatUplift(f: UpliftFigures, minSamplePerArm: number): string 
  * One row of queries/recall-draws.sql: the outcome row's columns plus what the snapshots add (the
  * day the user came back, and the relapse the lake row cannot know when the recall closes).
  */
-export interface RecallDrawRow {
-  recallId: string;
-  trigger: OutcomeTrigger;
-  holdout: boolean;
-  startedDayNumber: number;
-  closedDayNumber: number | null;
-  outcome: RecallOutcome | null;
-  winningStep: RecallChannel | null;
+export type RecallDrawRow = Pick<
+  RecallOutcomeRow,
+  | 'recallId'
+  | 'trigger'
+  | 'holdout'
+  | 'startedDayNumber'
+  | 'closedDayNumber'
+  | 'outcome'
+  | 'winningStep'
+  | 'strategy'
+  | 'smsCount'
+  | 'pushCount'
+  | 'inAppCount'
+  | 'smsDayNumber'
+  | 'smsSkipped'
+  | 'rewardFen'
+  | 'rewardUnlocked'
+  | 'reinvestedFen'
+> & {
+  /** Segment keys as the lake holds them: a row written by an older version may name others. */
   level: string;
   lifecycle: string;
   channel: string;
-  strategy: string;
-  smsCount: number;
-  pushCount: number;
-  inAppCount: number;
-  smsDayNumber: number | null;
-  smsSkipped: boolean;
-  rewardFen: number;
-  rewardUnlocked: boolean;
-  reinvestedFen: number;
   returnDayNumber: number | null;
-  /** From the snapshots: at risk or churned again within 30 days of coming back; null while unknown. */
+  /** From the snapshots: quiet again or churned within 30 days of coming back; null until the 30 days are over. */
   relapsedWithin30Days: boolean | null;
-}
+};
 
 export interface RecallFunnel {
   /** Recalls and holdout draws started in the window (manual ones included). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { STRATEGY_KINDS } from '../../functions/domain/api-schemas.ts';
 import { type RecallDrawRow, recallsSection, type UpliftRow } from '../../functions/domain/effectiveness.ts';
 import { DEFAULT_POLICY } from '../../functions/domain/policy.ts';
 import { buildReport, dayNumberOf, type Report } from '../../functions/domain/report.ts';
@@ -201,21 +202,7 @@ describe('the recalls part of the page', () => {
   });
 
   it('names every strategy and winning step in both locales', () => {
-    const keys = [
-      'experience_coupon',
-      'trust_building',
-      'conditional_reward',
-      'care',
-      'reinvite_after_improvement',
-      'good_news',
-      'marketing_activity',
-      'preferred_product',
-      'reminder',
-      'in_app',
-      'push',
-      'sms',
-      'without_message',
-    ];
+    const keys = [...STRATEGY_KINDS, 'in_app', 'push', 'sms', 'without_message'];
     for (const locale of ['en', 'zh-CN'] as const)
       expect(keys.filter((k) => reportWords(locale).codes[k] === undefined)).toEqual([]);
   });
