@@ -340,7 +340,9 @@ export function upliftBy(
   const groups = new Map<string, UpliftDraw[]>();
   for (const d of draws) {
     const key = d[dimension];
-    groups.set(key, [...(groups.get(key) ?? []), d]);
+    const group = groups.get(key);
+    if (group) group.push(d);
+    else groups.set(key, [d]);
   }
   return [...groups.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
