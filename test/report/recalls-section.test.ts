@@ -259,6 +259,23 @@ describe('report.recalls over a hand-counted lake', () => {
     ]);
   });
 
+  it('measures the SMS step per segment for recall.skipSmsWithoutUplift', () => {
+    // growth/medium: the SMS would reach a medium-risk user 5 days in (48 h + 72 h) and a return
+    // counts within 8 days (168 h / 24 + 1). Recalled: only u3 was sent an SMS (S+5), not back.
+    // Holdout: u4 was back on S+4, before the SMS day, so is left out; u5 and u9 were not back.
+    const row = report.recalls.smsStep.find((r) => r.lifecycle === 'growth' && r.level === 'medium');
+    expect(row).toMatchObject({
+      recalledN: 1,
+      recalledReturned: 0,
+      holdoutN: 2,
+      holdoutReturned: 0,
+      upliftPoints: null,
+      note: 'not enough data yet',
+      skipSms: false,
+      reason: 'switch_off',
+    });
+  });
+
   it('counts yesterday’s returns for the digest', () => {
     expect(report.recalls.yesterday).toEqual({ dayNumber: S0 + LAST - 1, returned: 1 });
   });
