@@ -56,7 +56,7 @@ describe('winback serve', () => {
   });
 
   it('--insecure-local serves without a token', async () => {
-    const server = await startServer({ ...shared(), insecureLocal: true });
+    const server = await startServer({ ...shared(), insecureLocal: true, frozen: true });
     try {
       expect((await fetch(`${server.url}/openapi.json`)).status).toBe(200);
     } finally {
