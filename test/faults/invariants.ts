@@ -1,9 +1,13 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { scanAll } from '../../functions/adapters/dynamo.ts';
 import type { InboxMessage } from '../../functions/adapters/inbox.ts';
 import type { MessageRecord } from '../../functions/adapters/message-ledger.ts';
 import type { RecallRecord } from '../../functions/adapters/recall-repository.ts';
 import type { RewardRecord } from '../../functions/adapters/rewards.ts';
 import type { RecallChannel } from '../../functions/domain/assessment.ts';
+import type { RecallOutcomeRow } from '../../functions/domain/effectiveness.ts';
 import { frequencyCap } from '../../functions/domain/recall.ts';
 import { isQuietTime } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
@@ -25,6 +29,7 @@ export const INVARIANTS = {
   manualRetry: 'a manual recall answered 5xx can be retried',
   rewardsOnce: 'every reward is issued at most once and unlocked at most once',
   workflowRules: 'consent, quiet hours, frequency caps and the holdout hold for every delivery',
+  outcomesOnce: 'every recall has one outcome row in the lake, and a closed one says how it closed',
 } as const;
 export type InvariantKey = keyof typeof INVARIANTS;
 
@@ -42,6 +47,27 @@ export interface RunState {
   ledger: MessageRecord[];
   rewards: RewardRecord[];
   deliveries: Delivery[];
+  /** Every row of the lake's `recalls` table, with the object it is in. */
+  outcomeRows: { object: string; row: RecallOutcomeRow }[];
+}
+
+async function readOutcomeRows(lakeDir: string): Promise<{ object: string; row: RecallOutcomeRow }[]> {
+  const root = join(lakeDir, 'recalls');
+  const out: { object: string; row: RecallOutcomeRow }[] = [];
+  let entries: import('node:fs').Dirent[];
+  try {
+    entries = await readdir(root, { recursive: true, withFileTypes: true });
+  } catch {
+    return out;
+  }
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith('.jsonl.gz')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const text = gunzipSync(await readFile(path)).toString('utf8');
+    for (const line of text.split('\n'))
+      if (line) out.push({ object: path.slice(root.length + 1), row: JSON.parse(line) as RecallOutcomeRow });
+  }
+  return out;
 }
 
 export async function readRunState(run: ScenarioRecord): Promise<RunState> {
@@ -83,6 +109,7 @@ export async function readRunState(run: ScenarioRecord): Promise<RunState> {
       (r) => r.kind !== 'budget',
     ),
     deliveries,
+    outcomeRows: await readOutcomeRows(rt.lakeDir),
   };
 }
 
@@ -95,7 +122,37 @@ export function checkInvariants(run: ScenarioRecord, state: RunState): Record<In
     manualRetry: manualRetry(run),
     rewardsOnce: rewardsOnce(run, state),
     workflowRules: workflowRules(run, state),
+    outcomesOnce: outcomesOnce(state),
   };
+}
+
+/**
+ * Prepare writes a recall's row and Close replaces it, one object per recall id: after crashes around
+ * either step and their retries, each recall that reached Prepare has exactly one row, and a closed
+ * recall's row carries the outcome the record holds (Close writes it before it frees the user).
+ */
+function outcomesOnce(state: RunState): string[] {
+  const out: string[] = [];
+  const rows = groupBy(state.outcomeRows, (r) => r.row.recallId);
+  for (const [recallId, list] of rows) {
+    if (list.length > 1)
+      out.push(`${recallId}: ${list.length} outcome rows (${list.map((r) => r.object).join(', ')})`);
+    if (!state.recalls.has(recallId))
+      out.push(`${recallId}: an outcome row for a recall the table does not hold`);
+  }
+  for (const recall of state.recalls.values()) {
+    const row = rows.get(recall.recallId)?.[0]?.row;
+    if (!recall.outcome) continue;
+    if (!row) {
+      out.push(`${recall.recallId}: closed ${recall.outcome} but no outcome row in the lake`);
+      continue;
+    }
+    if (row.outcome !== recall.outcome || row.holdout !== recall.holdout)
+      out.push(
+        `${recall.recallId}: record says ${recall.outcome}${recall.holdout ? ' (holdout)' : ''}, the lake row ${row.outcome}${row.holdout ? ' (holdout)' : ''}`,
+      );
+  }
+  return out;
 }
 
 function neverTwice(state: RunState): string[] {

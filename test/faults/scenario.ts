@@ -31,6 +31,9 @@ export interface ScenarioOptions {
 /** Short waits, so whole escalations (and their Close) happen while faults are on. */
 export const SCENARIO_POLICY = {
   recall: { waitHours: { afterInApp: 24, afterPush: 24, afterSms: 24 } },
+  // The sensitive thresholds (docs/policy-sensitive.json): about twice the recalls of the defaults,
+  // so a few hundred users give every send-side fault (an in-doubt send is 4% of sends) enough calls.
+  warnings: { loginDaysOver: 7, statusReasons: ['inactive_login', 'inactive_invest', 'high_value_lapsed'] },
 };
 
 export interface TrackedEvent {
