@@ -120,6 +120,12 @@ export class WinbackStack extends Stack {
     this.lake.bindFeedbackWriter(this.api.handler);
     this.lake.bindRecallOutcomeWriter(this.recallWorkflow.prepareFunction);
     this.lake.bindRecallOutcomeWriter(this.recallWorkflow.closeFunction);
+    // Recalls closed outside their workflow leave their rows too: a manual start refused (API), an
+    // execution that ended without Close (the scan's reconciliation, which reads the ledger and the
+    // reward for the row).
+    this.lake.bindRecallOutcomeWriter(this.api.handler);
+    this.lake.bindRecallOutcomeWriter(scan);
+    scan.bindTable(ENV.messagesTable, t.Messages, 'RO').bindTable(ENV.rewardsTable, t.Rewards, 'RO');
     this.lake.grantLatestReportRead(this.recallWorkflow.prepareFunction);
 
     this.operators.alarmOnFailedExecutions('DailyScanFailed', 'DailyScan', this.dailyScan.stateMachine);

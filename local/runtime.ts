@@ -212,6 +212,9 @@ export class Runtime {
       notifier: this.outbox,
       policy: this.policy,
       logger: this.logger,
+      lake: this.lake,
+      ledger: this.ledger,
+      rewards: this.rewards,
     };
   }
 

@@ -75,6 +75,9 @@ function lakeDepsFromEnv(env: Environment): Pick<RecallStepDeps, 'lake' | 'smsSt
 
 export function startRecallDepsFromEnv(env: Environment, logger: WinbackLogger): StartRecallDeps {
   const doc = documentClient();
+  const lakeBucket = env[ENV.lakeBucket];
+  const messagesTable = env[ENV.messagesTable];
+  const rewardsTable = env[ENV.rewardsTable];
   return {
     users: new UserRepository(doc, requireEnv(env, ENV.usersTable)),
     recalls: new RecallRepository(doc, requireEnv(env, ENV.recallsTable)),
@@ -82,6 +85,11 @@ export function startRecallDepsFromEnv(env: Environment, logger: WinbackLogger):
     notifier: new SnsOperatorNotifier(snsClient(), requireEnv(env, ENV.operatorTopicArn)),
     policy: policyFromEnv(env),
     logger,
+    // A recall closed here (a start refused, an execution that ended without Close) leaves its
+    // outcome row where the function has the lake; with the ledger where it may read it.
+    ...(lakeBucket ? { lake: new S3LakeWriter(s3Client(), lakeBucket) } : {}),
+    ...(messagesTable ? { ledger: new MessageLedger(doc, messagesTable) } : {}),
+    ...(rewardsTable ? { rewards: new Rewards(doc, rewardsTable) } : {}),
   };
 }
 

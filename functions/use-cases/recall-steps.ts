@@ -220,6 +220,51 @@ export async function prepareRecall(start: RecallStart, deps: RecallStepDeps): P
   return prepared;
 }
 
+/** The user's stage, channel and investment total now, for the outcome row; undefined without a readable user. */
+async function userFactsAt(
+  userId: string,
+  at: string,
+  deps: Pick<RecallStepDeps, 'users' | 'logger' | 'policy'>,
+): Promise<{ totalInvestedFen: number; lifecycle: RecallSegment['lifecycle']; channel: string } | undefined> {
+  const user = await loadUser(userId, deps).catch(() => undefined);
+  if (!user) return undefined;
+  return {
+    totalInvestedFen: user.totalInvestedFen,
+    lifecycle: assess(user, deps.policy, new Date(at)).lifecycle,
+    channel: user.channel,
+  };
+}
+
+/** What the paths that close a recall without its Close step need to leave its outcome row. */
+export interface OutcomeRowDeps {
+  lake?: LakeWriter;
+  recalls: Pick<RecallRepository, 'get'>;
+  users: UserRepository;
+  /** Absent where the function may not read the ledger: the row then counts no message. */
+  ledger?: Pick<MessageLedger, 'forRecall'>;
+  rewards?: Pick<Rewards, 'get'>;
+  policy: Policy;
+  logger: WinbackLogger;
+}
+
+/**
+ * The outcome row of a recall closed outside its workflow: a start refused for certain (nothing was
+ * sent), or an execution that ended without reaching Close (the scan's reconciliation). Written after
+ * the record is closed, from what the record and the ledger hold, like Close's.
+ */
+export async function writeOutcomeRowFor(recallId: string, deps: OutcomeRowDeps): Promise<void> {
+  if (!deps.lake) return;
+  const recall = await deps.recalls.get(recallId);
+  if (!recall?.outcome) return;
+  const messages = deps.ledger ? await deps.ledger.forRecall(recallId) : [];
+  await writeOutcomeRow(
+    recall,
+    messages,
+    deps,
+    await userFactsAt(recall.userId, recall.closedAt ?? recall.startedAt, deps),
+  );
+}
+
 /**
  * `recall.skipSmsWithoutUplift`: drop the SMS step for a segment whose matured SMS-step uplift lies
  * entirely below the minimum. Only the scan's and segment recalls, which draw a holdout and so are
@@ -254,13 +299,14 @@ async function decideSms(
 async function writeOutcomeRow(
   recall: RecallRecord,
   messages: readonly MessageFacts[],
-  deps: RecallStepDeps,
+  deps: Pick<RecallStepDeps, 'lake' | 'policy'> & { rewards?: Pick<Rewards, 'get'> },
   now?: { totalInvestedFen: number; lifecycle: RecallSegment['lifecycle']; channel: string },
 ): Promise<RecallOutcomeRow | undefined> {
   if (!deps.lake) return undefined;
   const segment =
     recall.segment ?? (now ? { ...now, totalInvestedFenAtStart: now.totalInvestedFen } : undefined);
-  const reward = recall.outcome && recall.rewardId ? await deps.rewards.get(recall.rewardId) : undefined;
+  const reward =
+    recall.outcome && recall.rewardId && deps.rewards ? await deps.rewards.get(recall.rewardId) : undefined;
   const row = outcomeRow({
     recall,
     messages,
@@ -719,17 +765,8 @@ export async function closeRecall(input: CloseInput, deps: RecallStepDeps): Prom
   const recorded = firstClose && !deps.lake ? { outcome, closedAt } : await deps.recalls.get(input.recallId);
   // The outcome row goes to the lake before the user is released: a Close that fails here is
   // retried, so a closed recall never misses its row.
-  if (deps.lake && recorded && 'recallId' in recorded) {
-    const user = await loadUser(input.userId, deps).catch(() => undefined);
-    const now = user
-      ? {
-          totalInvestedFen: user.totalInvestedFen,
-          lifecycle: assess(user, deps.policy, new Date(closedAt)).lifecycle,
-          channel: user.channel,
-        }
-      : undefined;
-    await writeOutcomeRow(recorded, ledger, deps, now);
-  }
+  if (deps.lake && recorded && 'recallId' in recorded)
+    await writeOutcomeRow(recorded, ledger, deps, await userFactsAt(input.userId, closedAt, deps));
   const releaseOutcome = recorded?.outcome ?? outcome;
   const releaseAt = recorded?.closedAt ?? closedAt;
   const watchUntil =

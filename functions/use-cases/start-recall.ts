@@ -1,6 +1,9 @@
+import type { LakeWriter } from '../adapters/lake.ts';
 import type { WinbackLogger } from '../adapters/logger.ts';
+import type { MessageLedger } from '../adapters/message-ledger.ts';
 import type { OperatorNotifier } from '../adapters/operator-notifier.ts';
 import { type RecallRecord, type RecallRepository, recallStartOf } from '../adapters/recall-repository.ts';
+import type { Rewards } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import type { WorkflowStarter } from '../adapters/workflow-starter.ts';
 import type { Assessment, RecallChannel, StrategyKind } from '../domain/assessment.ts';
@@ -16,6 +19,7 @@ import {
 import type { MessageTexts } from '../domain/templates.ts';
 import { addDays, MS_PER_DAY, toMillis } from '../domain/time.ts';
 import type { RiskLevel, UserRecord } from '../domain/user.ts';
+import { writeOutcomeRowFor } from './recall-steps.ts';
 import type { RecallTrigger } from './scan-segment.ts';
 
 export interface StartRecallDeps {
@@ -25,6 +29,10 @@ export interface StartRecallDeps {
   notifier: OperatorNotifier;
   policy: Policy;
   logger: WinbackLogger;
+  /** Where a recall closed here (never started, or ended without Close) leaves its outcome row. */
+  lake?: LakeWriter;
+  ledger?: Pick<MessageLedger, 'forRecall'>;
+  rewards?: Pick<Rewards, 'get'>;
 }
 
 export interface StartRecallRequest {
@@ -120,6 +128,7 @@ export async function startRecall(
         closedAt: req.at,
         error: `not started: ${(error as Error).name}`,
       });
+      await writeOutcomeRowFor(recallId, deps);
       await deps.users.releaseRecall(req.userId, recallId);
     }
     throw error;
@@ -237,6 +246,7 @@ export class ScheduledRecalls implements RecallTrigger {
         closedAt: asOf,
         error: 'execution ended without closing the recall',
       });
+      await writeOutcomeRowFor(recallId, this.deps);
       await this.deps.users.closeRecall(userId, recallId, asOf, 'failed');
       return 'released';
     }

@@ -181,15 +181,19 @@ describe('the lake on AWS', () => {
   it('lets the scan put snapshots only, and the API put feedback only', () => {
     expect(lakeGrants('scan-segment')).toEqual([
       { actions: expect.arrayContaining(['s3:PutObject']), resource: 'snapshots/*' },
+      // The outcome row of a recall whose execution ended without Close (reconciliation).
+      { actions: expect.arrayContaining(['s3:PutObject']), resource: 'recalls/*' },
     ]);
     // The API also reads the daily report for GET /reports/latest, and nothing else of the lake.
     expect(lakeGrants('api')).toEqual(
       expect.arrayContaining([
         { actions: expect.arrayContaining(['s3:PutObject']), resource: 'feedback/*' },
         { actions: expect.arrayContaining(['s3:GetObject*']), resource: 'reports/*' },
+        // The outcome row of a manual recall whose start was refused.
+        { actions: expect.arrayContaining(['s3:PutObject']), resource: 'recalls/*' },
       ]),
     );
-    expect(lakeGrants('api')).toHaveLength(2);
+    expect(lakeGrants('api')).toHaveLength(3);
     const writes = [...lakeGrants('scan-segment'), ...lakeGrants('api')].filter(
       (g) => g.resource !== 'reports/*',
     );

@@ -505,10 +505,25 @@ describe('least-privilege IAM', () => {
     }
   });
 
-  it('the scan functions touch no recall delivery tables; the summary only publishes to the operator topic', () => {
-    const scan = statementsOf('scan-segment').flatMap((s) => s.Resource);
-    for (const name of ['Messages', 'Inbox', 'Rewards'])
-      expect(scan.some((r) => r.startsWith(table(name)))).toBe(false);
+  it('the scan functions write no recall delivery table; the summary only publishes to the operator topic', () => {
+    const scanStatements = statementsOf('scan-segment');
+    expect(scanStatements.flatMap((s) => s.Resource).some((r) => r.startsWith(table('Inbox')))).toBe(false);
+    // The ledger and the rewards are read, only, for the outcome row of a recall whose execution
+    // ended without Close (the scan's reconciliation).
+    for (const name of ['Messages', 'Rewards']) {
+      const actions = scanStatements
+        .filter((s) => s.Resource.some((r) => r.startsWith(table(name))))
+        .flatMap((s) => s.Action);
+      expect(actions.length).toBeGreaterThan(0);
+      expect(
+        actions.filter(
+          (a) =>
+            !/^dynamodb:(BatchGetItem|GetItem|Query|Scan|ConditionCheckItem|DescribeTable|GetRecords|GetShardIterator)$/.test(
+              a,
+            ),
+        ),
+      ).toEqual([]);
+    }
 
     const summary = statementsOf('scan-summary');
     expect(summary.flatMap((s) => s.Action).filter((a) => a.startsWith('dynamodb:'))).toEqual([]);

@@ -1,12 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LocalReportStore } from '../../functions/adapters/report-store.ts';
 import { assess } from '../../functions/domain/assessment.ts';
-import type { RecallOutcomeRow, SmsStepRow } from '../../functions/domain/effectiveness.ts';
+import type { SmsStepRow } from '../../functions/domain/effectiveness.ts';
 import { addHours } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
+import { startRecall } from '../../functions/use-cases/start-recall.ts';
 import type { Runtime } from '../../local/runtime.ts';
 import { aUser, daysBefore } from '../support/fixtures.ts';
 import {
@@ -15,6 +13,7 @@ import {
   nextShanghaiTime,
   putUsers,
   readRecall,
+  lakeOutcomeRows as rowsOf,
   runRecallToEnd,
   sentMessages,
   startRecallLikeScan,
@@ -41,22 +40,6 @@ function hash(s: string): number {
   let h = 0;
   for (const c of s) h = (h * 31 + c.charCodeAt(0)) | 0;
   return h;
-}
-
-/** Every row of the lake's recalls table for one recall, with the file it is in. */
-function rowsOf(rt: Runtime, recallId: string): { file: string; row: RecallOutcomeRow }[] {
-  const root = join(rt.lakeDir, 'recalls');
-  const found: { file: string; row: RecallOutcomeRow }[] = [];
-  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith('.jsonl.gz')) continue;
-    const file = join(entry.parentPath, entry.name);
-    for (const line of gunzipSync(readFileSync(file)).toString('utf8').split('\n')) {
-      if (!line) continue;
-      const row = JSON.parse(line) as RecallOutcomeRow;
-      if (row.recallId === recallId) found.push({ file: file.slice(root.length + 1), row });
-    }
-  }
-  return found;
 }
 
 describe('recall outcome rows in the lake', () => {
@@ -126,6 +109,52 @@ describe('recall outcome rows in the lake', () => {
       lifecycle,
       channel: 'invite',
       totalInvestedFenAtStart: user.totalInvestedFen,
+    });
+  });
+});
+
+describe('a recall closed outside its workflow', () => {
+  const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
+
+  it('leaves a failed row when Step Functions refuses a manual start for certain (nothing was sent)', async () => {
+    const { rt } = env;
+    const at = nextShanghaiTime(rt, '10:00');
+    await rt.advanceTo(at);
+    const user = lapsedUser('lake-refused', at);
+    await putUsers(rt, user);
+    const refusing = {
+      ...rt.starter,
+      start: async () => {
+        throw Object.assign(new Error('too many executions'), { name: 'ExecutionLimitExceeded' });
+      },
+    };
+    await expect(
+      startRecall(
+        {
+          userId: user.userId,
+          trigger: 'manual',
+          level: 'medium',
+          at,
+          reasonCodes: [],
+          respectCooldown: false,
+          releaseIfRefused: true,
+        },
+        { ...rt.startDeps, workflow: refusing },
+      ),
+    ).rejects.toThrow('too many executions');
+    const recalls = [];
+    for await (const r of rt.recalls.scanAll()) if (r.userId === user.userId) recalls.push(r);
+    expect(recalls).toHaveLength(1);
+    const recall = recalls[0];
+    expect(recall).toMatchObject({ outcome: 'failed', error: 'not started: ExecutionLimitExceeded' });
+    const rows = rowsOf(rt, recall!.recallId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.row).toMatchObject({
+      trigger: 'manual',
+      outcome: 'failed',
+      stepsSent: [],
+      holdout: false,
+      channel: 'invite',
     });
   });
 });

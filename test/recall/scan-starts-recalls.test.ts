@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { addHours } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
-import { outboxItems, putUsers, readRecall, readUser, useTestRuntime } from '../support/runtime.ts';
+import {
+  lakeOutcomeRows,
+  outboxItems,
+  putUsers,
+  readRecall,
+  readUser,
+  useTestRuntime,
+} from '../support/runtime.ts';
 
 // The daily scan state machine, run locally, opening recalls through the real ScheduledRecalls trigger.
 
@@ -247,6 +254,14 @@ describe('locks that no running recall stands behind', () => {
       outcome: 'failed',
       error: 'execution ended without closing the recall',
     });
+    // ...and leaves its outcome row in the lake, as Close would have.
+    expect(lakeOutcomeRows(rt, 'r-20261104-l-stalled').map((r) => r.row)).toEqual([
+      expect.objectContaining({
+        recallId: 'r-20261104-l-stalled',
+        outcome: 'failed',
+        closedDay: asOf.slice(0, 10),
+      }),
+    ]);
     expect(await readUser(rt, 'l-stalled')).toMatchObject({
       lastRecallOutcome: 'failed',
       lastRecallClosedAt: asOf,

@@ -1,9 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { createQuietLogger } from '../../functions/adapters/logger.ts';
 import type { MessageRecord } from '../../functions/adapters/message-ledger.ts';
 import type { RecallRecord } from '../../functions/adapters/recall-repository.ts';
 import type { RewardRecord } from '../../functions/adapters/rewards.ts';
 import { assess } from '../../functions/domain/assessment.ts';
+import type { RecallOutcomeRow } from '../../functions/domain/effectiveness.ts';
 import type { RecallTrigger } from '../../functions/domain/recall.ts';
 import { addDays, toIso } from '../../functions/domain/time.ts';
 import { parseUserRecord, type UserRecord } from '../../functions/domain/user.ts';
@@ -247,4 +251,20 @@ export function nextShanghaiTime(rt: Runtime, hhmm: string, after?: string): str
 /** Hours between two instants. */
 export function hoursBetween(from: string, to: string): number {
   return (Date.parse(to) - Date.parse(from)) / 3_600_000;
+}
+
+/** Every row of the lake's recalls table for one recall, with the file it is in. */
+export function lakeOutcomeRows(rt: Runtime, recallId: string): { file: string; row: RecallOutcomeRow }[] {
+  const root = join(rt.lakeDir, 'recalls');
+  const found: { file: string; row: RecallOutcomeRow }[] = [];
+  for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.jsonl.gz')) continue;
+    const file = join(entry.parentPath, entry.name);
+    for (const line of gunzipSync(readFileSync(file)).toString('utf8').split('\n')) {
+      if (!line) continue;
+      const row = JSON.parse(line) as RecallOutcomeRow;
+      if (row.recallId === recallId) found.push({ file: file.slice(root.length + 1), row });
+    }
+  }
+  return found;
 }
