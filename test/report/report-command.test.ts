@@ -61,8 +61,38 @@ describe('winback report', () => {
     expect(run.stdout).toContain(`file://${out}`);
     const json = JSON.parse(readFileSync(out, 'utf8'));
     expect(Object.keys(json)).toEqual(
-      expect.arrayContaining(['from', 'to', 'asOfDay', 'churnStructure', 'portrait', 'backtest', 'feedback']),
+      expect.arrayContaining([
+        'from',
+        'to',
+        'asOfDay',
+        'churnStructure',
+        'portrait',
+        'backtest',
+        'feedback',
+        'recalls',
+      ]),
     );
+    // The effectiveness issue's keys, present (empty) before any recall ran.
+    expect(Object.keys(json.recalls)).toEqual(
+      expect.arrayContaining([
+        'funnel',
+        'uplift',
+        'cost',
+        'costPerIncrementalReturnFen',
+        'rewardRoi',
+        'relapse',
+      ]),
+    );
+    expect(json.recalls.funnel.started).toBe(0);
+    expect(json.recalls.uplift).toMatchObject({
+      recalledN: 0,
+      holdoutN: 0,
+      upliftPoints: null,
+      ci95: null,
+      note: 'not enough data yet',
+    });
+    for (const by of ['byStrategy', 'byLifecycle', 'byLevel', 'byChannel', 'byTrigger'])
+      expect(json.recalls.uplift[by]).toEqual([]);
     expect([json.from, json.to, json.asOfDay]).toEqual(['2026-05-01', '2026-05-03', '2026-05-03']);
     // Judged: 05-01 and 05-02 (horizon 1). Population a@05-01 (at risk, churns 05-02), b, b -> 3 user-days.
     expect(json.backtest).toMatchObject({ horizonDays: 1, daysEvaluated: 2 });
