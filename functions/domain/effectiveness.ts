@@ -1,7 +1,8 @@
 import type { RecallChannel, StrategyKind } from './assessment.ts';
 import type { Policy } from './policy.ts';
 import type { RecallOutcome, RecallRoute, RecallTrigger } from './recall.ts';
-import { localTime, MS_PER_DAY, toMillis } from './time.ts';
+import { dayInZone, dayNumber as dayNumberOf } from './snapshot.ts';
+import { MS_PER_DAY, toMillis } from './time.ts';
 import type { LifecycleStage, RiskLevel } from './user.ts';
 
 /**
@@ -112,7 +113,7 @@ export interface OutcomeRowInput {
   timeZone: string;
 }
 
-const dayIn = (at: string, timeZone: string) => localTime(at, timeZone).slice(0, 10);
+const dayIn = (at: string, timeZone: string) => dayInZone(toMillis(at), timeZone);
 
 export function outcomeRow(input: OutcomeRowInput): RecallOutcomeRow {
   const { recall, timeZone } = input;
@@ -212,10 +213,8 @@ export interface UpliftDraw {
   channel: string;
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` day, as the lake's `dayNumber`. */
-export function dayNumberOf(day: string): number {
-  return Math.floor(Date.parse(`${day}T00:00:00Z`) / MS_PER_DAY);
-}
+/** Days since 1970-01-01 of a `YYYY-MM-DD` day, as the lake's `dayNumber` (snapshot.ts). */
+export { dayNumber as dayNumberOf } from './snapshot.ts';
 
 /** A draw from its outcome row and the return day the snapshots show. */
 export function drawOf(row: RecallOutcomeRow, returnDayNumber: number | null): UpliftDraw {

@@ -6,7 +6,7 @@
  */
 import { type RecallDrawRow, type RecallsSection, recallsSection } from './effectiveness.ts';
 import { DEFAULT_POLICY, type Policy } from './policy.ts';
-import { MS_PER_DAY } from './time.ts';
+import { dayNumber as dayNumberOf, dayOfNumber } from './snapshot.ts';
 
 /** One result row as a query runner returns it (numbers already numbers). */
 export type Row = Readonly<Record<string, unknown>>;
@@ -15,18 +15,8 @@ export class ReportRowError extends Error {
   override readonly name = 'ReportRowError';
 }
 
-/** Days since 1970-01-01 of a `YYYY-MM-DD` day: the lake's `dayNumber`. */
-export function dayNumberOf(day: string): number {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`a day must be YYYY-MM-DD, got "${day}"`);
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day)
-    throw new RangeError(`not a real day: "${day}"`);
-  return ms / MS_PER_DAY;
-}
-
-export function dayOfNumber(dayNumber: number): string {
-  return new Date(dayNumber * MS_PER_DAY).toISOString().slice(0, 10);
-}
+// The lake's day numbers, one implementation (snapshot.ts), under the names the report has used.
+export { dayNumber as dayNumberOf, dayOfNumber } from './snapshot.ts';
 
 function num(row: Row, key: string, query: string): number {
   const value = row[key];

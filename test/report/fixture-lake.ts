@@ -2,38 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { dayNumberOf } from '../../functions/domain/report.ts';
+import type { FeedbackRow, SnapshotRow } from '../../functions/domain/snapshot.ts';
 
-/** A snapshot row in exactly the lake contract's shape (docs/reports.md). */
-export interface SnapshotRow {
-  day: string;
-  dayNumber: number;
-  userId: string;
-  status: 'active' | 'at_risk' | 'churned';
-  level: 'none' | 'low' | 'medium' | 'high';
-  score: number;
-  lifecycle: 'novice' | 'growth' | 'mature';
-  channel: string;
-  reasonCodes: string[];
-  registeredMonth: string;
-  investCount: number;
-  maxInvestFen: number;
-  totalInvestedFen: number;
-  balanceFen: number;
-  heldBonusProduct: boolean;
-  daysSinceLogin: number;
-  daysSinceInvest: number | null;
-  churnReason: string | null;
-}
-
-export interface FeedbackRow {
-  day: string;
-  dayNumber: number;
-  userId: string;
-  feedbackId: string;
-  churnReason: string;
-  issues: string[];
-  at: string;
-}
+// Rows in exactly the lake contract's shape: the types the writers use.
+export type { FeedbackRow, SnapshotRow } from '../../functions/domain/snapshot.ts';
 
 /** A snapshot with plain defaults; a test states only what its expected figures depend on. */
 export function snapshot(day: string, userId: string, overrides: Partial<SnapshotRow> = {}): SnapshotRow {
