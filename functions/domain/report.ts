@@ -6,7 +6,6 @@
  */
 import { type RecallDrawRow, type RecallsSection, recallsSection } from './effectiveness.ts';
 import { DEFAULT_POLICY, type Policy } from './policy.ts';
-import { dayNumber as dayNumberOf, dayOfNumber } from './snapshot.ts';
 
 /** One result row as a query runner returns it (numbers already numbers). */
 export type Row = Readonly<Record<string, unknown>>;
