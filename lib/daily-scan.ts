@@ -1,6 +1,6 @@
 import { Duration, Stack, Tags, TimeZone, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IGrantable } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import {
@@ -32,6 +32,7 @@ import { ENV, TAGS } from '../functions/adapters/environment.ts';
 import { REPORT_ENV, REPORTS_PREFIX } from '../functions/adapters/report-store.ts';
 import { WinbackFunction } from './function.ts';
 import { workflowRole } from './iam.ts';
+import { grantAthenaQueries, grantLatestReportRead } from './lake.ts';
 import { RETRY_POLICY, retryTransient } from './retries.ts';
 
 export const WORKFLOW_TAG = TAGS.workflow;
@@ -175,12 +176,7 @@ export class DailyScan extends Construct {
       // The digest names where the report will be, and carries the recall figures of the last one:
       // the summary may read reports/latest.json and nothing else of the bucket.
       this.summaryFunction.addEnvironment(REPORT_ENV.lakeBucket, props.report.lake.bucket.bucketName);
-      this.summaryFunction.addToRolePolicy(
-        new PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: [props.report.lake.bucket.arnForObjects('reports/latest.json')],
-        }),
-      );
+      grantLatestReportRead(this.summaryFunction, props.report.lake.bucket);
       const writeReport = retryTransient(
         new LambdaInvoke(this, 'Write the daily report', {
           lambdaFunction: this.reportFunction,
@@ -270,36 +266,11 @@ export class DailyScan extends Construct {
       return fn;
     }
     lake.bucket.grantReadWrite(fn);
-    const stack = Stack.of(this);
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: [
-          'athena:StartQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:StopQueryExecution',
-        ],
-        resources: [
-          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: lake.workgroupName }),
-        ],
-      }),
-    );
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: [
-          'glue:GetDatabase',
-          'glue:GetTable',
-          'glue:GetTables',
-          'glue:GetPartition',
-          'glue:GetPartitions',
-        ],
-        resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: lake.databaseName }),
-          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${lake.databaseName}/*` }),
-        ],
-      }),
-    );
+    grantAthenaQueries(fn, this, {
+      workgroupName: lake.workgroupName,
+      databaseName: lake.databaseName,
+      tables: ['*'],
+    });
     return fn;
   }
 

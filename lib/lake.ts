@@ -3,7 +3,7 @@ import { CfnWorkGroup } from 'aws-cdk-lib/aws-athena';
 import { CfnDatabase, CfnTable } from 'aws-cdk-lib/aws-glue';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { BlockPublicAccess, Bucket, BucketEncryption, StorageClass } from 'aws-cdk-lib/aws-s3';
+import { BlockPublicAccess, Bucket, BucketEncryption, type IBucket, StorageClass } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../functions/adapters/environment.ts';
 
@@ -209,14 +209,8 @@ export class Lake extends Construct {
   }
 
   /** Prepare reads the last report's SMS-step figures (`recall.skipSmsWithoutUplift`). */
-  grantLatestReportRead(fn: IFunction): void {
-    // One object, one action: grantRead would add GetObject*, List* and GetBucket* on it.
-    fn.addToRolePolicy(
-      new PolicyStatement({
-        actions: ['s3:GetObject'],
-        resources: [this.bucket.arnForObjects('reports/latest.json')],
-      }),
-    );
+  grantLatestReportRead(fn: IGrantable): void {
+    grantLatestReportRead(fn, this.bucket);
   }
 
   /** The API keeps each feedback answer: put to `feedback/` and nothing else. */
@@ -227,37 +221,59 @@ export class Lake extends Construct {
 
   /** For the report step: read the history, run queries in the workgroup, keep their results. */
   grantQuery(grantee: IGrantable): void {
-    const stack = Stack.of(this);
     for (const table of LAKE_TABLES) this.bucket.grantRead(grantee, `${table}/*`);
     this.bucket.grantReadWrite(grantee, `${ATHENA_RESULTS_PREFIX}*`);
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: [
-          'athena:StartQueryExecution',
-          'athena:GetQueryExecution',
-          'athena:GetQueryResults',
-          'athena:StopQueryExecution',
-        ],
-        resources: [
-          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: this.workgroupName }),
-        ],
-      }),
-    );
-    grantee.grantPrincipal.addToPrincipalPolicy(
-      new PolicyStatement({
-        actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
-        resources: [
-          stack.formatArn({ service: 'glue', resource: 'catalog' }),
-          stack.formatArn({ service: 'glue', resource: 'database', resourceName: this.databaseName }),
-          ...LAKE_TABLES.map((t) =>
-            stack.formatArn({
-              service: 'glue',
-              resource: 'table',
-              resourceName: `${this.databaseName}/${t}`,
-            }),
-          ),
-        ],
-      }),
-    );
+    grantAthenaQueries(grantee, this, {
+      workgroupName: this.workgroupName,
+      databaseName: this.databaseName,
+      tables: LAKE_TABLES,
+    });
   }
+}
+
+/**
+ * Athena queries in one workgroup over a Glue database's tables (`['*']` for all of them): the
+ * report function's rights besides reading the objects, for the lake and for a stand-in lake.
+ */
+export function grantAthenaQueries(
+  grantee: IGrantable,
+  scope: Construct,
+  lake: { workgroupName: string; databaseName: string; tables: readonly string[] },
+): void {
+  const stack = Stack.of(scope);
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:GetQueryResults',
+        'athena:StopQueryExecution',
+      ],
+      resources: [
+        stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: lake.workgroupName }),
+      ],
+    }),
+  );
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions'],
+      resources: [
+        stack.formatArn({ service: 'glue', resource: 'catalog' }),
+        stack.formatArn({ service: 'glue', resource: 'database', resourceName: lake.databaseName }),
+        ...lake.tables.map((t) =>
+          stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${lake.databaseName}/${t}` }),
+        ),
+      ],
+    }),
+  );
+}
+
+/** `reports/latest.json` and nothing else: one object, one action (grantRead would add GetObject*, List*, GetBucket*). */
+export function grantLatestReportRead(grantee: IGrantable, bucket: IBucket): void {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: [bucket.arnForObjects('reports/latest.json')],
+    }),
+  );
 }
