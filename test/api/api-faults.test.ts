@@ -1,43 +1,12 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { UserRecord } from '../../functions/domain/user.ts';
-import { type RunningServer, startServer } from '../../local/commands/serve.ts';
-import { newTablePrefix } from '../support/dynalite.ts';
+import { useApiServer } from '../support/api-server.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 
 // The API under bad or early input: each case of issue 9 that a request can reach.
 
-const TOKEN = 'test-token-0123456789';
-let server: RunningServer;
-
-beforeAll(async () => {
-  server = await startServer({
-    port: 0,
-    endpoint: inject('dynamoEndpoint'),
-    tablePrefix: newTablePrefix(),
-    token: TOKEN,
-    start: AS_OF,
-    // Held at AS_OF: a clock that follows the wall clock from a past start replays every daily scan
-    // since then while the tests run, and a scan's stored assessment races case 12's "before the first scan".
-    frozen: true,
-  });
-});
-afterAll(() => server?.close());
-
-interface Reply {
-  status: number;
-  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary response fields
-  body: any;
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<Reply> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const api = useApiServer();
+const call = api.call;
 
 function profile(overrides: Partial<UserRecord> = {}): Omit<UserRecord, 'userId'> {
   const { userId: _, ...rest } = aUser(overrides);
@@ -88,11 +57,11 @@ describe('case 4: times after the server clock', () => {
     });
     expect(reply.status).toBe(400);
     expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'events.1.at' })]);
-    expect((await server.runtime.users.get('skew-1'))?.lastLoginAt).toBe(daysBefore(AS_OF, 20));
+    expect((await api.server.runtime.users.get('skew-1'))?.lastLoginAt).toBe(daysBefore(AS_OF, 20));
   });
 
   it('accepts a time a few minutes ahead (clock skew between servers)', async () => {
-    const soon = new Date(server.runtime.clock.nowMs() + 5 * 60_000).toISOString();
+    const soon = new Date(api.server.runtime.clock.nowMs() + 5 * 60_000).toISOString();
     const reply = await call('POST', '/events', {
       eventId: 'skew-soon',
       userId: 'skew-1',
@@ -106,7 +75,7 @@ describe('case 4: times after the server clock', () => {
     const reply = await call('PUT', '/users/skew-2', profile({ lastLoginAt: '9999-12-31T00:00:00.000Z' }));
     expect(reply.status).toBe(400);
     expect(reply.body.issues).toEqual([expect.objectContaining({ in: 'body', field: 'lastLoginAt' })]);
-    expect(await server.runtime.users.get('skew-2')).toBeUndefined();
+    expect(await api.server.runtime.users.get('skew-2')).toBeUndefined();
   });
 });
 
@@ -119,7 +88,7 @@ describe('case 8: a profile PUT after events', () => {
       balanceFen: 200_000,
     });
     expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(201);
-    const at = server.runtime.clock.nowIso();
+    const at = api.server.runtime.clock.nowIso();
     const invest = {
       eventId: 'snap-inv-1',
       userId: 'snap-1',
@@ -136,7 +105,7 @@ describe('case 8: a profile PUT after events', () => {
     // The backend's older snapshot arrives after the events.
     expect((await call('PUT', '/users/snap-1', snapshot)).status).toBe(200);
 
-    const stored = await server.runtime.users.get('snap-1');
+    const stored = await api.server.runtime.users.get('snap-1');
     expect(stored).toMatchObject({
       investCount: 4,
       totalInvestedFen: 450_000,
@@ -157,7 +126,7 @@ describe('case 8: a profile PUT after events', () => {
       '/users/snap-2',
       profile({ investCount: 5, totalInvestedFen: 500_000, maxInvestFen: 200_000 }),
     );
-    expect(await server.runtime.users.get('snap-2')).toMatchObject({
+    expect(await api.server.runtime.users.get('snap-2')).toMatchObject({
       investCount: 5,
       totalInvestedFen: 500_000,
       maxInvestFen: 200_000,

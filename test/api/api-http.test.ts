@@ -1,48 +1,12 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { assess } from '../../functions/domain/assessment.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
-import { type RunningServer, startServer } from '../../local/commands/serve.ts';
-import { newTablePrefix } from '../support/dynalite.ts';
+import { useApiServer } from '../support/api-server.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 
-const TOKEN = 'test-token-0123456789';
-let server: RunningServer;
-
-beforeAll(async () => {
-  server = await startServer({
-    port: 0,
-    endpoint: inject('dynamoEndpoint'),
-    tablePrefix: newTablePrefix(),
-    token: TOKEN,
-    start: AS_OF,
-    // The tests move simulated time themselves.
-    frozen: true,
-  });
-});
-afterAll(() => server?.close());
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-  // biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary response fields
-  body: any;
-}
-
-async function call(
-  method: string,
-  path: string,
-  body?: unknown,
-  headers: Record<string, string> = {},
-): Promise<Reply> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: text ? JSON.parse(text) : undefined };
-}
+// The tests move simulated time themselves (the server's clock is held still).
+const api = useApiServer();
+const call = api.call;
 
 /** The profile as the app's backend would PUT it: a user record without winback's own attributes. */
 function profile(overrides: Partial<UserRecord> = {}): Omit<UserRecord, 'userId'> {
@@ -50,7 +14,7 @@ function profile(overrides: Partial<UserRecord> = {}): Omit<UserRecord, 'userId'
   return rest;
 }
 
-const rt = () => server.runtime;
+const rt = () => api.server.runtime;
 const stored = async (userId: string) => rt().users.get(userId);
 
 describe('PUT /users/{userId}', () => {

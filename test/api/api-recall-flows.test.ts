@@ -1,48 +1,25 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { JobRepository, type SegmentJob } from '../../functions/adapters/job-repository.ts';
 import { addDays, addHours } from '../../functions/domain/time.ts';
 import type { UserRecord } from '../../functions/domain/user.ts';
-import { type RunningServer, startServer } from '../../local/commands/serve.ts';
-import { newTablePrefix } from '../support/dynalite.ts';
+import { useApiServer } from '../support/api-server.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 
 // Its own server: segment jobs scan the whole Users table, so this file owns every user in it.
-const TOKEN = 'flows-token';
-let server: RunningServer;
-
-beforeAll(async () => {
-  server = await startServer({
-    port: 0,
-    endpoint: inject('dynamoEndpoint'),
-    tablePrefix: newTablePrefix(),
-    token: TOKEN,
-    start: AS_OF,
-    // The tests move simulated time themselves.
-    frozen: true,
-    // No holdout: every matched user's recall runs, so the counts below are exact.
-    policy: { recall: { holdoutShare: 0 } },
-  });
+const api = useApiServer({
+  token: 'flows-token',
+  // No holdout: every matched user's recall runs, so the counts below are exact.
+  policy: { recall: { holdoutShare: 0 } },
 });
-afterAll(() => server?.close());
-
-// biome-ignore lint/suspicious/noExplicitAny: test assertions read arbitrary response fields
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const call = api.call;
 
 async function putUser(overrides: Partial<UserRecord> & { userId: string }): Promise<void> {
   const { userId, ...profile } = aUser(overrides);
   expect((await call('PUT', `/users/${userId}`, profile)).status).toBe(201);
 }
 
-const rt = () => server.runtime;
+const rt = () => api.server.runtime;
 
 describe('a manual recall', () => {
   it('closes as returned when a login event arrives before the check', async () => {

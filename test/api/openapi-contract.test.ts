@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../functions/domain/api-schemas.ts';
 import { openApiDocument } from '../../functions/domain/openapi.ts';
-import { type RunningServer, startServer } from '../../local/commands/serve.ts';
-import { newTablePrefix } from '../support/dynalite.ts';
+import { useApiServer } from '../support/api-server.ts';
 import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
 import { useTempDir } from '../support/temp-dir.ts';
 
@@ -64,20 +63,7 @@ describe('live responses match the OpenAPI document', () => {
   addFormats.default(ajv);
   const validators = new Map<string, ValidateFunction>();
   const seen: { operationId: string; status: number }[] = [];
-  let server: RunningServer;
-
-  beforeAll(async () => {
-    server = await startServer({
-      port: 0,
-      endpoint: inject('dynamoEndpoint'),
-      tablePrefix: newTablePrefix(),
-      token: TOKEN,
-      start: AS_OF,
-      frozen: true,
-      policy: { recall: { holdoutShare: 0 } },
-    });
-  }, 120_000);
-  afterAll(() => server?.close());
+  const api = useApiServer({ token: TOKEN, policy: { recall: { holdoutShare: 0 } } });
 
   function operationFor(method: string, path: string): { template: string; operationId: string } | undefined {
     for (const route of API_ROUTES) {
@@ -95,14 +81,14 @@ describe('live responses match the OpenAPI document', () => {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<{ status: number; body: Json }> {
-    const res = await fetch(server.url + path, {
+    const res = await fetch(api.server.url + path, {
       method,
       headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();
     const parsed = JSON.parse(text) as Json;
-    const op = operationFor(method, new URL(server.url + path).pathname);
+    const op = operationFor(method, new URL(api.server.url + path).pathname);
     if (op) {
       const operation = doc.paths[op.template]![method.toLowerCase()]!;
       const response = operation.responses[String(res.status)] as
@@ -154,7 +140,7 @@ describe('live responses match the OpenAPI document', () => {
     expect((await call('GET', '/users/nobody/assessment')).status).toBe(404);
     expect((await call('GET', '/users/u-away/assessment?fresh=true')).status).toBe(200);
     expect((await call('GET', '/users/u-away/assessment?fresh=maybe')).status).toBe(400);
-    await server.runtime.runDailyScan(AS_OF.toISOString());
+    await api.server.runtime.runDailyScan(AS_OF.toISOString());
     expect((await call('GET', '/users/u-away/assessment')).status).toBe(200);
     // The scan wrote a day of history into the lake: the report is built from it.
     const report = await call('GET', '/reports/latest');
@@ -184,7 +170,7 @@ describe('live responses match the OpenAPI document', () => {
     expect(started.status).toBe(202);
     expect((await call('POST', '/recalls', { userId: 'u-keen' })).status).toBe(409);
     expect((await call('POST', '/recalls', { userId: 'nobody' })).status).toBe(404);
-    await server.runtime.advanceTo(new Date(AS_OF.getTime() + 3 * 86_400_000));
+    await api.server.runtime.advanceTo(new Date(AS_OF.getTime() + 3 * 86_400_000));
     const recall = await call('GET', `/recalls/${started.body.recallId as string}`);
     expect(recall.status).toBe(200);
     expect((recall.body.steps as unknown[]).length).toBeGreaterThan(0);

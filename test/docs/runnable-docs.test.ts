@@ -2,9 +2,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type RunningServer, startServer } from '../../local/commands/serve.ts';
-import { newTablePrefix } from '../support/dynalite.ts';
+import { describe, expect, it } from 'vitest';
+import { useApiServer } from '../support/api-server.ts';
 import { useTempDir } from '../support/temp-dir.ts';
 
 /**
@@ -153,20 +152,8 @@ function answersIn(output: string): { status: number; body: unknown }[] {
 }
 
 describe('commands in the README and docs/', () => {
-  let server: RunningServer | undefined;
   const TOKEN = 'docs-token';
-
-  beforeAll(async () => {
-    server = await startServer({
-      port: 0,
-      endpoint: inject('dynamoEndpoint'),
-      tablePrefix: newTablePrefix(),
-      token: TOKEN,
-      start: API_START,
-      frozen: true,
-    });
-  }, 120_000);
-  afterAll(() => server?.close());
+  const api = useApiServer({ token: TOKEN, start: API_START });
 
   it('there are runnable blocks to run', () => {
     expect(docFiles).toContain('README.md');
@@ -184,7 +171,7 @@ describe('commands in the README and docs/', () => {
       await bash(`mkdir -p "${cwd}" && cp -r "$ROOT/config" "${cwd}/"`, {}, temp.path());
       const state = join(cwd, '.state.sh');
       const env = {
-        API: server!.url,
+        API: api.server.url,
         WINBACK_API_TOKEN: TOKEN,
         AUTH: `Authorization: Bearer ${TOKEN}`,
         JSON: 'Content-Type: application/json',
@@ -194,7 +181,7 @@ describe('commands in the README and docs/', () => {
       for (const [i, block] of blocks.entries()) {
         if (block.kind === 'response') continue;
         // Whatever the previous request started (a recall's first steps) has run before the next one.
-        await server!.runtime.idle();
+        await api.server.runtime.idle();
         const { out: output } = await bash(script(block, i, dataDir, state), env, cwd);
         ran++;
         const where = `${file} block ${i}:\n${block.text}\n--- output ---\n${output.slice(-3000)}`;
