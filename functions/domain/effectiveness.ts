@@ -382,7 +382,7 @@ export interface RecallCost {
 
 type CostRow = Pick<
   RecallOutcomeRow,
-  'smsCount' | 'pushCount' | 'inAppCount' | 'rewardFen' | 'rewardUnlocked' | 'stepsSent'
+  'smsCount' | 'pushCount' | 'inAppCount' | 'rewardFen' | 'rewardUnlocked'
 > & { transitions?: number };
 
 /** Messages × unit price, transitions × price (counted when known, else estimated), rewards paid. */
@@ -402,7 +402,8 @@ export function recallCost(rows: Iterable<CostRow>, policy: Policy): RecallCost 
     out.messages.sms += r.smsCount;
     out.messages.push += r.pushCount;
     out.messages.inApp += r.inAppCount;
-    out.transitions += r.transitions ?? estimatedTransitions(r.stepsSent.length);
+    // Every message sent is one step attempted (the row's counts are its stepsSent, by channel).
+    out.transitions += r.transitions ?? estimatedTransitions(r.smsCount + r.pushCount + r.inAppCount);
     if (r.rewardUnlocked) out.rewardsPaidFen += r.rewardFen;
   }
   out.messagesFen =
@@ -450,14 +451,13 @@ export interface RelapseRow {
 
 /** 30-day relapse among returned users whose watch has ended, by winning step or by strategy. */
 export function relapseBy(
-  rows: Iterable<Pick<RecallOutcomeRow, 'outcome' | 'winningStep' | 'strategies' | 'relapsedWithin30Days'>>,
+  rows: Iterable<Pick<RecallOutcomeRow, 'outcome' | 'winningStep' | 'strategy' | 'relapsedWithin30Days'>>,
   dimension: 'winningStep' | 'strategy',
 ): RelapseRow[] {
   const groups = new Map<string, { returned: number; relapsed: number }>();
   for (const r of rows) {
     if (r.outcome !== 'returned' || r.relapsedWithin30Days === null) continue;
-    const key =
-      dimension === 'winningStep' ? (r.winningStep ?? 'without_message') : (r.strategies[0] ?? 'reminder');
+    const key = dimension === 'winningStep' ? (r.winningStep ?? 'without_message') : r.strategy;
     const g = groups.get(key) ?? { returned: 0, relapsed: 0 };
     g.returned++;
     if (r.relapsedWithin30Days) g.relapsed++;
@@ -682,16 +682,6 @@ function drawOfRow(r: RecallDrawRow): SmsStepDraw {
   };
 }
 
-const outcomeRowOf = (r: RecallDrawRow) => ({
-  ...r,
-  strategies: [r.strategy] as StrategyKind[],
-  stepsSent: [
-    ...Array<RecallChannel>(r.inAppCount).fill('in_app'),
-    ...Array<RecallChannel>(r.pushCount).fill('push'),
-    ...Array<RecallChannel>(r.smsCount).fill('sms'),
-  ],
-});
-
 /**
  * Every figure of the report's `recalls` section from the draws started in the window, as of the
  * report day. Pure: the caller ran the query.
@@ -745,15 +735,13 @@ export function recallsSection(
     byTrigger: upliftBy(draws, 'trigger', options),
   };
 
-  const asCost = rows.map(outcomeRowOf);
-  const total = recallCost(asCost, policy);
+  const total = recallCost(rows, policy);
   const matured = rows.filter((r) => !r.holdout && COMPARABLE(r.trigger) && isMatured(r, options));
-  const maturedCost = recallCost(matured.map(outcomeRowOf), policy).totalFen;
+  const maturedCost = recallCost(matured, policy).totalFen;
   const perIncremental = costPerIncrementalReturnFen(maturedCost, overall);
   const roi = rewardRoi(rows);
 
-  const relapseRows = rows.map((r) => ({ ...outcomeRowOf(r), outcome: r.outcome }));
-  const watched = relapseRows.filter((r) => r.outcome === 'returned' && r.relapsedWithin30Days !== null);
+  const watched = rows.filter((r) => r.outcome === 'returned' && r.relapsedWithin30Days !== null);
   const relapsed = watched.filter((r) => r.relapsedWithin30Days).length;
 
   const segments = new Map<string, { lifecycle: string; level: string }>();
@@ -790,8 +778,8 @@ export function recallsSection(
       returned: watched.length,
       relapsed,
       relapseRate: watched.length === 0 ? null : relapsed / watched.length,
-      byWinningStep: relapseBy(relapseRows, 'winningStep'),
-      byStrategy: relapseBy(relapseRows, 'strategy'),
+      byWinningStep: relapseBy(rows, 'winningStep'),
+      byStrategy: relapseBy(rows, 'strategy'),
     },
     smsStep,
     yesterday: {

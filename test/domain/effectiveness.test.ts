@@ -318,7 +318,6 @@ describe('cost, cost per incremental return and reward ROI', () => {
       smsCount: 1,
       pushCount: 1,
       inAppCount: 1,
-      stepsSent: ['in_app', 'push', 'sms'],
       rewardFen: 5_000,
       rewardUnlocked: true,
       reinvestedFen: 1_000_000,
@@ -327,7 +326,6 @@ describe('cost, cost per incremental return and reward ROI', () => {
       smsCount: 0,
       pushCount: 0,
       inAppCount: 1,
-      stepsSent: ['in_app'],
       rewardFen: 3_000,
       rewardUnlocked: false,
       reinvestedFen: 0,
@@ -336,7 +334,6 @@ describe('cost, cost per incremental return and reward ROI', () => {
       smsCount: 0,
       pushCount: 0,
       inAppCount: 0,
-      stepsSent: [],
       rewardFen: 0,
       rewardUnlocked: false,
       reinvestedFen: 50_000,
@@ -387,9 +384,9 @@ describe('cost, cost per incremental return and reward ROI', () => {
 
 describe('relapse', () => {
   const row = (winningStep: RecallOutcomeRow['winningStep'], strategy: string, relapsed: boolean | null) =>
-    ({ outcome: 'returned', winningStep, strategies: [strategy], relapsedWithin30Days: relapsed }) as Pick<
+    ({ outcome: 'returned', winningStep, strategy, relapsedWithin30Days: relapsed }) as Pick<
       RecallOutcomeRow,
-      'outcome' | 'winningStep' | 'strategies' | 'relapsedWithin30Days'
+      'outcome' | 'winningStep' | 'strategy' | 'relapsedWithin30Days'
     >;
   const rows = [
     row('in_app', 'care', true),
