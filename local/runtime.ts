@@ -198,8 +198,14 @@ export class Runtime {
   /** The last report's SMS-step figures, re-read at most hourly in simulated time. */
   private smsStepFiguresCache: (() => Promise<readonly SmsStepRow[] | undefined>) | undefined;
   private get smsStepFigures(): () => Promise<readonly SmsStepRow[] | undefined> {
-    this.smsStepFiguresCache ??= smsStepFiguresFrom(new LocalReportStore(this.lakeDir), 60 * 60 * 1000, () =>
-      this.clock.now().getTime(),
+    this.smsStepFiguresCache ??= smsStepFiguresFrom(
+      new LocalReportStore(this.lakeDir),
+      60 * 60 * 1000,
+      () => this.clock.now().getTime(),
+      (error) =>
+        this.logger.warn('last report unreadable: no SMS step is skipped until it is', {
+          error: String(error),
+        }),
     );
     return this.smsStepFiguresCache;
   }

@@ -110,12 +110,14 @@ export const REPORT_ENV = {
 /**
  * The last report's SMS-step figures (`recalls.smsStep` of latest.json), read at most once per
  * `maxAgeMs` per container: Prepare asks on every recall, the figures change once a day. A missing
- * or unreadable report gives undefined, which keeps the SMS step (nothing is skipped without figures).
+ * or unreadable report gives undefined, which keeps the SMS step (nothing is skipped without figures);
+ * `onUnreadable` hears why a report could not be read.
  */
 export function smsStepFiguresFrom(
   store: Pick<ReportStore, 'latest'>,
   maxAgeMs = 60 * 60 * 1000,
   clock: () => number = Date.now,
+  onUnreadable: (error: unknown) => void = () => {},
 ): () => Promise<readonly SmsStepRow[] | undefined> {
   let cached: { at: number; rows: readonly SmsStepRow[] | undefined } | undefined;
   return async () => {
@@ -128,7 +130,8 @@ export function smsStepFiguresFrom(
           ? undefined
           : (JSON.parse(text) as { recalls?: { smsStep?: unknown } }).recalls?.smsStep;
       rows = Array.isArray(smsStep) ? (smsStep as SmsStepRow[]) : undefined;
-    } catch {
+    } catch (error) {
+      onUnreadable(error);
       rows = undefined;
     }
     cached = { at: clock(), rows };

@@ -59,17 +59,22 @@ export function recallStepDepsFromEnv(env: Environment, logger: WinbackLogger): 
     policy: policyFromEnv(env),
     logger,
     now: () => new Date(),
-    ...lakeDepsFromEnv(env),
+    ...lakeDepsFromEnv(env, logger),
   };
 }
 
 /** The outcome rows and the last report's SMS figures, where the stack gave the function the lake bucket. */
-function lakeDepsFromEnv(env: Environment): Pick<RecallStepDeps, 'lake' | 'smsStepFigures'> {
+function lakeDepsFromEnv(
+  env: Environment,
+  logger: WinbackLogger,
+): Pick<RecallStepDeps, 'lake' | 'smsStepFigures'> {
   const bucket = env[ENV.lakeBucket];
   if (!bucket) return {};
   return {
     lake: new S3LakeWriter(s3Client(), bucket),
-    smsStepFigures: smsStepFiguresFrom(new S3ReportStore(s3Client(), bucket)),
+    smsStepFigures: smsStepFiguresFrom(new S3ReportStore(s3Client(), bucket), undefined, undefined, (error) =>
+      logger.warn('last report unreadable: no SMS step is skipped until it is', { error: String(error) }),
+    ),
   };
 }
 
