@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { type DynamoDBClient, ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import type { DeliveryRef } from '../functions/adapters/delivery.ts';
 import type { StartedExecution, WorkflowStarter } from '../functions/adapters/workflow-starter.ts';
+import { fnv1a } from '../functions/domain/recall.ts';
 import type { LocalOutbox } from './outbox.ts';
 import { mulberry32 } from './seed.ts';
 import type { LocalTask } from './workflow-engine.ts';
@@ -397,17 +398,7 @@ function fnv(text: string): number {
   return h >>> 0;
 }
 
-/** FNV-1a with a murmur3 finalizer, seeded: uniform in [0, 1). */
+/** The holdout's hash (FNV-1a with a murmur3 finalizer), seeded: uniform in [0, 1). */
 function hashUnit(seed: number, key: string): number {
-  let h = (0x811c9dc5 ^ seed) >>> 0;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return (h >>> 0) / 0x1_0000_0000;
+  return fnv1a(key, seed) / 0x1_0000_0000;
 }

@@ -38,8 +38,9 @@ export interface RecallStart {
 
 const SAFE = /[^A-Za-z0-9_-]/g;
 
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
+/** FNV-1a with a murmur3 finalizer; `seed` varies the offset basis (0 is plain FNV-1a's). */
+export function fnv1a(text: string, seed = 0): number {
+  let hash = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
