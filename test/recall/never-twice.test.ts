@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import type { RecallChannel } from '../../functions/domain/assessment.ts';
 import { addHours } from '../../functions/domain/time.ts';
 import { sendStep } from '../../functions/use-cases/recall-steps.ts';
-import type { Runtime } from '../../local/runtime.ts';
-import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
+import { AS_OF, aUser } from '../support/fixtures.ts';
 import {
+  INACTIVE_20_DAYS,
+  openSendStep,
   outboxItems,
   putUsers,
   readRecall,
@@ -18,38 +18,12 @@ import {
 
 // Retries and held messages: whatever happens between the provider and the ledger, a step goes out once.
 
-/** At risk (low): `inactive_login` fires after 14 days without login. */
-const inactive = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
-const plan = { channels: ['in_app', 'push', 'sms'] as const, strategies: [{ kind: 'reminder' as const }] };
-
-/** A user and an open episode, ready for one send step to be called directly. */
-async function openStep(rt: Runtime, userId: string, channel: RecallChannel) {
-  await putUsers(rt, aUser({ userId, ...inactive }));
-  const input = {
-    recallId: `r-test-${userId}`,
-    userId,
-    channel,
-    plan: { ...plan, channels: [...plan.channels] },
-  };
-  await rt.recalls.createOnce({
-    recallId: input.recallId,
-    userId,
-    trigger: 'scheduled',
-    level: 'low',
-    startedAt: AS_OF.toISOString(),
-    reasonCodes: [],
-    holdout: false,
-    steps: [],
-  });
-  return { deps: rt.stepDeps, input };
-}
-
 describe('a send whose result could not be recorded', () => {
   const env = useTestRuntime({ policy: { recall: { holdoutShare: 0 } } });
 
   it('is not sent again when the step is retried', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'n-sms', 'sms');
+    const { deps, input } = await openSendStep(rt, 'n-sms', 'sms');
     // The provider takes the SMS, then the ledger write is throttled.
     const markSent = deps.ledger.markSent.bind(deps.ledger);
     deps.ledger.markSent = async () => {
@@ -72,7 +46,7 @@ describe('a send whose result could not be recorded', () => {
 
   it('keeps one in-app message when the in-app step is retried after a failure', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'n-inapp', 'in_app');
+    const { deps, input } = await openSendStep(rt, 'n-inapp', 'in_app');
     const deliver = deps.inbox.deliver.bind(deps.inbox);
     deps.inbox.deliver = async (message) => {
       await deliver(message);
@@ -91,7 +65,7 @@ describe('a message due in quiet hours', () => {
 
   it('is held until sending hours and then sent on the same channel', async () => {
     const { rt } = env;
-    await putUsers(rt, aUser({ userId: 'q-moved', ...inactive }));
+    await putUsers(rt, aUser({ userId: 'q-moved', ...INACTIVE_20_DAYS }));
     const started = await startRecallLikeScan(rt, 'q-moved', { at: AS_OF.toISOString() });
     expect(started.status).toBe('started');
     const recallId = (started as { recallId: string }).recallId;

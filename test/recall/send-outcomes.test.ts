@@ -1,39 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { RecallChannel } from '../../functions/domain/assessment.ts';
 import { closeRecall, sendStep } from '../../functions/use-cases/recall-steps.ts';
-import type { Runtime } from '../../local/runtime.ts';
-import { AS_OF, aUser, daysBefore } from '../support/fixtures.ts';
-import { loggedBy, outboxItems, putUsers, readRecall, useTestRuntime } from '../support/runtime.ts';
+import { AS_OF } from '../support/fixtures.ts';
+import { loggedBy, openSendStep, outboxItems, readRecall, useTestRuntime } from '../support/runtime.ts';
 
 // Case 1: a send whose outcome is in doubt is recorded `unknown`, counted, and never sent again;
 // only a definite refusal may be retried or fall through.
-
-/** At risk (low): `inactive_login` fires after 14 days without login. */
-const inactive = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
-
-async function openStep(rt: Runtime, userId: string, channel: RecallChannel) {
-  await putUsers(rt, aUser({ userId, ...inactive }));
-  const input = {
-    recallId: `r-test-${userId}`,
-    userId,
-    channel,
-    plan: {
-      channels: ['in_app', 'push', 'sms'] as RecallChannel[],
-      strategies: [{ kind: 'reminder' as const }],
-    },
-  };
-  await rt.recalls.createOnce({
-    recallId: input.recallId,
-    userId,
-    trigger: 'scheduled',
-    level: 'low',
-    startedAt: AS_OF.toISOString(),
-    reasonCodes: [],
-    holdout: false,
-    steps: [],
-  });
-  return { deps: rt.stepDeps, input };
-}
 
 const named = (name: string, message: string, extra: object = {}) =>
   Object.assign(new Error(message), { name, ...extra });
@@ -43,7 +14,7 @@ describe('a provider that accepted the SMS and then timed out', () => {
 
   it('is recorded unknown, counted, moves on as if sent, and is never sent again', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-timeout', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-timeout', 'sms');
     const send = deps.sms.send.bind(deps.sms);
     deps.sms.send = async (phone, text, ref) => {
       await send(phone, text, ref);
@@ -68,7 +39,7 @@ describe('a definite refusal', () => {
 
   it('that is worth retrying (throttled before acceptance) is sent by the retry', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-throttled', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-throttled', 'sms');
     const send = deps.sms.send.bind(deps.sms);
     deps.sms.send = async () => {
       throw named('ThrottledException', 'Rate exceeded', { $metadata: { httpStatusCode: 400, attempts: 1 } });
@@ -81,7 +52,7 @@ describe('a definite refusal', () => {
 
   it('that is final (validation) falls through to the next step without a wait', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-invalid', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-invalid', 'sms');
     const send = deps.sms.send.bind(deps.sms);
     deps.sms.send = async () => {
       throw named('InvalidParameterException', 'Invalid parameter: PhoneNumber +8613800138000', {
@@ -98,7 +69,7 @@ describe('a definite refusal', () => {
 
   it('whose failure could not be recorded is not reported as sent by the retry', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-markfailed', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-markfailed', 'sms');
     const send = deps.sms.send.bind(deps.sms);
     const markFailed = deps.ledger.markFailed.bind(deps.ledger);
     deps.sms.send = async () => {
@@ -122,7 +93,7 @@ describe('a send whose outcome could not be recorded', () => {
 
   it('in doubt: the task fails, and its retry records it unknown without sending again', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-doubt-unrecorded', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-doubt-unrecorded', 'sms');
     const send = deps.sms.send.bind(deps.sms);
     const markUnknown = deps.ledger.markUnknown.bind(deps.ledger);
     deps.sms.send = async (phone, text, ref) => {
@@ -148,7 +119,7 @@ describe('a send whose outcome could not be recorded', () => {
 
   it('sent: the retry records it unknown (counted by the frequency cap) and does not send again', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-sent-unrecorded', 'push');
+    const { deps, input } = await openSendStep(rt, 'u-sent-unrecorded', 'push');
     const markSent = deps.ledger.markSent.bind(deps.ledger);
     deps.ledger.markSent = async () => {
       throw named('TimeoutError', 'Connection timed out after 3000 ms');
@@ -165,7 +136,7 @@ describe('a send whose outcome could not be recorded', () => {
 
   it('left `sending` when the escalation ended: Close records it unknown and counts it', async () => {
     const { rt } = env;
-    const { deps, input } = await openStep(rt, 'u-close-settles', 'sms');
+    const { deps, input } = await openSendStep(rt, 'u-close-settles', 'sms');
     await deps.ledger.claim(input.recallId, 'sms', input.userId, AS_OF.toISOString());
     const closed = await closeRecall(
       { recallId: input.recallId, userId: input.userId, startedAt: AS_OF.toISOString() },

@@ -6,7 +6,7 @@ import { createQuietLogger } from '../../functions/adapters/logger.ts';
 import type { MessageRecord } from '../../functions/adapters/message-ledger.ts';
 import type { RecallRecord } from '../../functions/adapters/recall-repository.ts';
 import type { RewardRecord } from '../../functions/adapters/rewards.ts';
-import { assess } from '../../functions/domain/assessment.ts';
+import { assess, type RecallChannel } from '../../functions/domain/assessment.ts';
 import type { RecallOutcomeRow } from '../../functions/domain/effectiveness.ts';
 import type { RecallTrigger } from '../../functions/domain/recall.ts';
 import { addDays, toIso } from '../../functions/domain/time.ts';
@@ -21,7 +21,7 @@ import type { OutboxItem } from '../../local/outbox.ts';
 import { Runtime } from '../../local/runtime.ts';
 import type { LocalExecution, LocalHistoryEvent } from '../../local/workflow-engine.ts';
 import { newTablePrefix } from './dynalite.ts';
-import { AS_OF } from './fixtures.ts';
+import { AS_OF, aUser, daysBefore } from './fixtures.ts';
 
 export interface TestRuntimeOptions {
   policy?: unknown;
@@ -267,4 +267,32 @@ export function lakeOutcomeRows(rt: Runtime, recallId: string): { file: string; 
     }
   }
   return found;
+}
+
+/** At risk (low) as of AS_OF: `inactive_login` fires after 14 days without login. */
+export const INACTIVE_20_DAYS = { lastLoginAt: daysBefore(AS_OF, 20), lastInvestAt: daysBefore(AS_OF, 20) };
+
+/** A lapsed user and an open episode, ready for one send step to be called directly. */
+export async function openSendStep(rt: Runtime, userId: string, channel: RecallChannel) {
+  await putUsers(rt, aUser({ userId, ...INACTIVE_20_DAYS }));
+  const input = {
+    recallId: `r-test-${userId}`,
+    userId,
+    channel,
+    plan: {
+      channels: ['in_app', 'push', 'sms'] as RecallChannel[],
+      strategies: [{ kind: 'reminder' as const }],
+    },
+  };
+  await rt.recalls.createOnce({
+    recallId: input.recallId,
+    userId,
+    trigger: 'scheduled',
+    level: 'low',
+    startedAt: AS_OF.toISOString(),
+    reasonCodes: [],
+    holdout: false,
+    steps: [],
+  });
+  return { deps: rt.stepDeps, input };
 }
