@@ -19,13 +19,7 @@ import { type Rewards, rewardIdFor } from '../adapters/rewards.ts';
 import type { UserRepository } from '../adapters/user-repository.ts';
 import { assess, type RecallChannel, recallPlan } from '../domain/assessment.ts';
 import { CHANNEL_RULES, classifyProviderFailure } from '../domain/delivery.ts';
-import {
-  type MessageFacts,
-  outcomeRow,
-  type RecallOutcomeRow,
-  type SmsStepRow,
-  smsDecisionFor,
-} from '../domain/effectiveness.ts';
+import { type MessageFacts, outcomeRow, type SmsStepRow, smsDecisionFor } from '../domain/effectiveness.ts';
 import type { Policy } from '../domain/policy.ts';
 import {
   cameBackSince,
@@ -300,11 +294,13 @@ async function writeOutcomeRow(
   recall: RecallRecord,
   messages: readonly MessageFacts[],
   deps: Pick<RecallStepDeps, 'lake' | 'policy'> & { rewards?: Pick<Rewards, 'get'> },
-  now?: { totalInvestedFen: number; lifecycle: RecallSegment['lifecycle']; channel: string },
-): Promise<RecallOutcomeRow | undefined> {
-  if (!deps.lake) return undefined;
+  /** The user when the recall closed (absent for Prepare's row): for reinvestedFen, and the segment of an old record. */
+  closing?: { totalInvestedFen: number; lifecycle: RecallSegment['lifecycle']; channel: string },
+): Promise<void> {
+  if (!deps.lake) return;
   const segment =
-    recall.segment ?? (now ? { ...now, totalInvestedFenAtStart: now.totalInvestedFen } : undefined);
+    recall.segment ??
+    (closing ? { ...closing, totalInvestedFenAtStart: closing.totalInvestedFen } : undefined);
   const reward =
     recall.outcome && recall.rewardId && deps.rewards ? await deps.rewards.get(recall.rewardId) : undefined;
   const row = outcomeRow({
@@ -312,11 +308,11 @@ async function writeOutcomeRow(
     messages,
     ...(reward ? { reward } : {}),
     user: { lifecycle: segment?.lifecycle ?? 'novice', channel: segment?.channel ?? 'unknown' },
-    reinvestedFen: now && segment ? Math.max(0, now.totalInvestedFen - segment.totalInvestedFenAtStart) : 0,
+    reinvestedFen:
+      closing && segment ? Math.max(0, closing.totalInvestedFen - segment.totalInvestedFenAtStart) : 0,
     timeZone: deps.policy.scan.timeZone,
   });
   await deps.lake.writePart('recalls', row.startedDay, row.recallId, [row]);
-  return row;
 }
 
 export interface SendStepInput {
